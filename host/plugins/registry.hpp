@@ -1,0 +1,131 @@
+#pragma once
+// The plugin loader: finds every plugin.json under the plugin directories,
+// checks each manifest before loading any code, loads the libraries with
+// Boost.DLL, negotiates the ABI and creates instances with validated
+// configs. A broken plugin is recorded with its reason and skipped; the host
+// goes on with the others. Thread-safe after discover().
+#include "plugins/host_services.hpp"
+#include "plugins/manifest.hpp"
+#include "plugins/plugin_error.hpp"
+
+#include <boost/dll/shared_library.hpp>
+#include <nlohmann/json.hpp>
+#include <switchboard/plugin.h>
+
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace sb::plugins {
+
+// What `switchboard plugins list` shows for each plugin found.
+struct PluginInfo {
+  std::string id;             // from the manifest, or the folder name if unreadable
+  std::string kind;           // "channel", ... ("?" if unknown)
+  std::string version;
+  std::string abi;            // manifest ABI, e.g. "1.0"
+  std::filesystem::path manifest_file;
+  bool loaded = false;
+  std::string error;          // why it did not load; names the file and reason
+};
+
+class PluginRegistry;
+
+// An instance of a plugin. Destroying it removes its routes and timers and
+// then calls the plugin's destroy.
+class PluginInstance {
+ public:
+  virtual ~PluginInstance();
+  PluginInstance(const PluginInstance&) = delete;
+  PluginInstance& operator=(const PluginInstance&) = delete;
+
+  const std::string& plugin_id() const { return plugin_id_; }
+  const std::string& instance_id() const { return instance_id_; }
+  const nlohmann::json& config() const { return config_; }  // validated, defaults filled
+
+ protected:
+  PluginInstance(HostServices& services, std::shared_ptr<void> library, std::string plugin_id,
+                 std::string instance_id, nlohmann::json config, nlohmann::json schema);
+  // Throws PluginError (message prefixed with the plugin id and `what`)
+  // unless `status` is SB_OK.
+  void check(sb_status status, std::string_view what) const;
+  // Parses a plugin's JSON result; throws PluginError(plugin_error) naming
+  // the plugin and the call when it is malformed or not an object.
+  nlohmann::json parse_result(const std::string& text, std::string_view what) const;
+
+  HostServices& services_;
+  std::shared_ptr<void> library_;  // keeps the library loaded while the instance lives
+  sb_host_ctx* ctx_ = nullptr;
+  void* handle_ = nullptr;         // the plugin's instance pointer
+  void (*destroy_)(void*) = nullptr;
+
+ private:
+  std::string plugin_id_;
+  std::string instance_id_;
+  nlohmann::json config_;
+  friend class PluginRegistry;
+};
+
+class ChannelInstance : public PluginInstance {
+ public:
+  void connect();
+  void disconnect();
+  // Sends one message (host message shape); returns {"external_id": ...}.
+  nlohmann::json send(const nlohmann::json& message);
+  nlohmann::json status();
+  nlohmann::json capabilities();
+
+ private:
+  using PluginInstance::PluginInstance;
+  const sb_channel_api* api_ = nullptr;
+  friend class PluginRegistry;
+};
+
+// One storage connection. Not thread-safe: one thread at a time.
+class StorageConnection : public PluginInstance {
+ public:
+  const sb_storage_api* api() const { return api_; }
+  void* handle() const { return handle_; }
+  using PluginInstance::check;
+
+ private:
+  using PluginInstance::PluginInstance;
+  const sb_storage_api* api_ = nullptr;
+  friend class PluginRegistry;
+};
+
+class PluginRegistry {
+ public:
+  explicit PluginRegistry(HostServices& services);
+  ~PluginRegistry();
+
+  // Reads <dir>/*/plugin.json for every dir (a dir that itself holds a
+  // plugin.json counts too), then loads each valid plugin. Call once.
+  void discover(const std::vector<std::filesystem::path>& dirs);
+
+  std::vector<PluginInfo> list() const;
+  // The manifest of a loaded plugin, or nullptr.
+  const Manifest* manifest(const std::string& plugin_id) const;
+  bool loaded(const std::string& plugin_id) const { return manifest(plugin_id) != nullptr; }
+
+  // Create instances. Throw sb::Error(not_found) for an unknown or unloaded
+  // plugin, invalid_argument for a config that fails the schema or a plugin
+  // of another kind, and PluginError when the plugin's create fails.
+  std::unique_ptr<ChannelInstance> create_channel(const std::string& plugin_id, const std::string& instance_id,
+                                                  const nlohmann::json& config);
+  std::unique_ptr<StorageConnection> create_storage(const std::string& plugin_id, const std::string& instance_id,
+                                                    const nlohmann::json& config);
+
+  HostServices& services() { return services_; }
+
+ private:
+  struct Loaded;
+  const Loaded& require(const std::string& plugin_id, PluginKind kind) const;
+  void load(Loaded& entry);
+
+  HostServices& services_;
+  std::vector<std::unique_ptr<Loaded>> plugins_;
+};
+
+}  // namespace sb::plugins

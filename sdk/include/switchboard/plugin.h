@@ -1,0 +1,406 @@
+/*
+ * Switchboard plugin ABI — the whole contract between the host and a plugin.
+ *
+ * Pure C (C11 and C++20). A plugin is a shared library that exports two
+ * extern "C" symbols:
+ *
+ *   uint32_t sb_plugin_abi_version(void);
+ *       The ABI version the plugin was built against (SB_ABI_VERSION).
+ *       The host refuses a plugin whose major differs from its own or whose
+ *       minor is higher than its own, before calling anything else.
+ *
+ *   sb_status sb_plugin_init(const sb_host_api *host,
+ *                            const sb_plugin_descriptor **out);
+ *       Called once after the version check. `host` is the host services
+ *       table; it stays valid until the library is unloaded, so the plugin
+ *       may keep the pointer. The plugin stores a pointer to its static
+ *       descriptor in *out; the descriptor and everything it points to must
+ *       stay valid until the library is unloaded (the host never frees it).
+ *
+ * Rules that hold for every function below:
+ *
+ *  - Strings are UTF-8 passed as sb_str (pointer + length, not terminated).
+ *    An sb_str passed as an argument is BORROWED for the duration of the
+ *    call: the callee copies what it wants to keep.
+ *  - Results (JSON documents, text) are written into an sb_sink that the
+ *    CALLER owns. The callee calls sink->write zero or more times; the
+ *    caller copies the bytes during each write. The callee never keeps a
+ *    sink after returning.
+ *  - Every call returns an sb_status. On anything but SB_OK the callee
+ *    should first call host->set_error(ctx, message) with a sentence a
+ *    user can understand; a failure with no message is logged as a plugin
+ *    bug.
+ *  - A plugin instance is an opaque pointer created by the kind's
+ *    `create` and freed only by the same kind's `destroy`.
+ *  - No C++ type, exception or allocator crosses this boundary.
+ *
+ * Versioning: every table starts with its own `size` (sizeof the struct as
+ * the author compiled it) and `version` (SB_ABI_VERSION). Slots are only ever
+ * appended; a retired slot stays in place and is set to NULL. The host reads
+ * a slot only when it lies within `size`, and refuses a table too small to
+ * hold every callback the host requires. sdk/abi/abi-1.json records the
+ * released layout; tests fail when it drifts.
+ */
+#ifndef SWITCHBOARD_PLUGIN_H
+#define SWITCHBOARD_PLUGIN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- ABI version ------------------------------------------------------ */
+
+#define SB_ABI_VERSION_MAJOR 1
+#define SB_ABI_VERSION_MINOR 0
+#define SB_ABI_MAKE(major, minor) ((uint32_t)(((uint32_t)(major) << 16) | ((uint32_t)(minor)&0xFFFFu)))
+#define SB_ABI_VERSION SB_ABI_MAKE(SB_ABI_VERSION_MAJOR, SB_ABI_VERSION_MINOR)
+#define SB_ABI_MAJOR(v) ((uint32_t)(v) >> 16)
+#define SB_ABI_MINOR(v) ((uint32_t)(v)&0xFFFFu)
+
+#if defined(_WIN32)
+#define SB_EXPORT __declspec(dllexport)
+#else
+#define SB_EXPORT __attribute__((visibility("default")))
+#endif
+
+/* ---- Basic types ------------------------------------------------------ */
+
+/* A UTF-8 string view: `data` need not be NUL-terminated. {NULL, 0} is the
+ * empty string. Always borrowed: valid only for the call it is passed to,
+ * unless a function says otherwise. */
+typedef struct sb_str {
+    const char *data;
+    size_t len;
+} sb_str;
+
+/* Status codes. Values are frozen; new codes are only appended. */
+typedef int32_t sb_status;
+#define SB_OK 0
+#define SB_ERR_INVALID_ARGUMENT 1 /* the input is wrong; retrying will not help   */
+#define SB_ERR_NOT_FOUND 2        /* the thing asked for does not exist           */
+#define SB_ERR_UNSUPPORTED 3      /* this plugin or channel cannot do that        */
+#define SB_ERR_UNAVAILABLE 4      /* transient: the remote side is down; retry    */
+#define SB_ERR_PERMANENT 5        /* the remote side refused for good             */
+#define SB_ERR_CONFLICT 6         /* a uniqueness or state conflict               */
+#define SB_ERR_BUSY 7             /* locked or rate limited; retry later          */
+#define SB_ERR_TIMEOUT 8          /* the operation took too long                  */
+#define SB_ERR_INTERNAL 9         /* a bug or unexpected state inside the plugin  */
+
+/* Log levels for sb_host_api.log. */
+#define SB_LOG_TRACE 0
+#define SB_LOG_DEBUG 1
+#define SB_LOG_INFO 2
+#define SB_LOG_WARN 3
+#define SB_LOG_ERROR 4
+
+/* Plugin kinds (sb_plugin_descriptor.kind). */
+#define SB_KIND_CHANNEL 1
+#define SB_KIND_AI 2
+#define SB_KIND_CRM 3
+#define SB_KIND_STORAGE 4
+
+/* A caller-owned output buffer. `write` copies `len` bytes from `data`
+ * (borrowed for the call) and appends them to what the caller collects. */
+typedef struct sb_sink {
+    void *ctx;
+    void (*write)(void *ctx, const char *data, size_t len);
+} sb_sink;
+
+/* The host's context for one plugin instance (or, before `create`, for the
+ * plugin itself). Opaque; owned by the host, valid until the instance's
+ * `destroy` returns. */
+typedef struct sb_host_ctx sb_host_ctx;
+
+/* ---- Host HTTP routes for plugins ------------------------------------- */
+
+/* An HTTP request routed to a plugin. Every field is borrowed for the
+ * duration of the route callback. */
+typedef struct sb_http_request {
+    uint32_t size;       /* sizeof(sb_http_request) as the host compiled it */
+    sb_str method;       /* "GET", "POST", ...                               */
+    sb_str path;         /* the part after /hooks/<plugin>/<instance>/       */
+    sb_str query_json;   /* query parameters as a JSON object of strings     */
+    sb_str headers_json; /* headers as a JSON object, names lower-cased      */
+    sb_str body;         /* raw body bytes                                   */
+    sb_str request_id;   /* the host's request id, for log lines             */
+} sb_http_request;
+
+/* The response under construction; opaque, owned by the host, valid only
+ * during the route callback. Filled through sb_host_api.respond. */
+typedef struct sb_http_response sb_http_response;
+
+/* A plugin route handler. `user` is the pointer given at registration.
+ * Called on one of the host's HTTP worker threads, possibly concurrently. If
+ * it returns non-OK without calling respond, the host answers with the
+ * error shape, mapping the status to an HTTP code and using the message set
+ * through set_error. */
+typedef sb_status (*sb_route_fn)(void *user, sb_host_ctx *ctx, const sb_http_request *req,
+                                 sb_http_response *resp);
+
+/* A timer callback, run on a host scheduler thread. `user` is the pointer
+ * given to timer_start; the plugin owns what it points to. */
+typedef void (*sb_timer_fn)(void *user);
+
+/* ---- Host services ---------------------------------------------------- */
+
+/* Event types for sb_host_api.emit (event_type argument). The JSON shapes
+ * are documented in docs/plugins.md. */
+#define SB_EVENT_MESSAGE_INBOUND "message.inbound" /* a contact sent a message   */
+#define SB_EVENT_MESSAGE_STATUS "message.status"   /* sent/delivered/read/failed */
+#define SB_EVENT_SESSION_STATUS "session.status"   /* CONNECTING, QR_READY, ...  */
+
+typedef struct sb_host_api {
+    uint32_t size;    /* sizeof(sb_host_api) as the host compiled it */
+    uint32_t version; /* the host's SB_ABI_VERSION                  */
+
+    /* Writes one log line attributed to the plugin and instance of `ctx`.
+     * `message` is borrowed. Never pass secrets. Thread-safe. */
+    void (*log)(sb_host_ctx *ctx, int32_t level, sb_str message);
+
+    /* Records the error message of the call in progress on this thread;
+     * the host reads it when the call returns non-OK. `message` is
+     * borrowed (copied by the host). The last call wins. */
+    void (*set_error)(sb_host_ctx *ctx, sb_str message);
+
+    /* Hands an event to the host (see SB_EVENT_*). `event_json` is
+     * borrowed. Returns after the host has made the event durable, so a
+     * channel may acknowledge its source only on SB_OK. If `result` is not
+     * NULL the host writes a JSON object describing the outcome into it
+     * (for a message: {"message_id": "...", "duplicate": false}).
+     * Thread-safe; do not call while holding a lock a host callback into
+     * the plugin might need. */
+    sb_status (*emit)(sb_host_ctx *ctx, sb_str event_type, sb_str event_json, sb_sink *result);
+
+    /* Durable per-instance key-value state (e.g. a web session's auth
+     * keys). Keys and values are borrowed; kv_get writes the value into
+     * `out` (caller-owned) or returns SB_ERR_NOT_FOUND. */
+    sb_status (*kv_get)(sb_host_ctx *ctx, sb_str key, sb_sink *out);
+    sb_status (*kv_put)(sb_host_ctx *ctx, sb_str key, sb_str value);
+    sb_status (*kv_delete)(sb_host_ctx *ctx, sb_str key);
+
+    /* Reads a secret by name from the instance's configuration or the
+     * host's secret store into `out`; SB_ERR_NOT_FOUND if absent. Never
+     * log what it returns. */
+    sb_status (*secret_get)(sb_host_ctx *ctx, sb_str name, sb_sink *out);
+
+    /* Runs `fn(user)` once on a host scheduler thread after `delay_ms`.
+     * Writes an id into *timer_id (may be NULL). The plugin owns `user`
+     * and must keep it valid until the timer fires or is cancelled; the
+     * host cancels an instance's timers before calling its `destroy`. */
+    sb_status (*timer_start)(sb_host_ctx *ctx, uint64_t delay_ms, sb_timer_fn fn, void *user,
+                             uint64_t *timer_id);
+    /* Cancels a pending timer; SB_ERR_NOT_FOUND if it already ran. A
+     * callback that is already running is waited for. */
+    sb_status (*timer_cancel)(sb_host_ctx *ctx, uint64_t timer_id);
+
+    /* Outbound HTTP through the host's client (timeouts, proxies, logging
+     * without secrets). `request_json` (borrowed) is
+     *   {"method","url","headers":{},"body":"...","timeout_ms":10000}
+     * and the response written into `response_json` (caller-owned) is
+     *   {"status":200,"headers":{},"body":"..."}.
+     * Returns SB_ERR_UNAVAILABLE / SB_ERR_TIMEOUT when no response came. */
+    sb_status (*http_request)(sb_host_ctx *ctx, sb_str request_json, sb_sink *response_json);
+
+    /* Registers `fn` for `method` + `path` under
+     * /hooks/<plugin-id>/<instance-id>/<path>. `path` is relative ("inbound",
+     * "webhook"); both strings are borrowed. `user` stays owned by the
+     * plugin and must outlive the instance. Routes are removed by the host
+     * before the instance's `destroy` is called. */
+    sb_status (*route_register)(sb_host_ctx *ctx, sb_str method, sb_str path, sb_route_fn fn,
+                                void *user);
+
+    /* Answers a routed request: status code, content type and body are
+     * borrowed and copied. Call at most once per request. */
+    void (*respond)(sb_http_response *resp, int32_t http_status, sb_str content_type, sb_str body);
+
+    /* The id of the instance `ctx` belongs to (a profile id for a
+     * channel). Borrowed: valid as long as `ctx`. */
+    sb_str (*instance_id)(sb_host_ctx *ctx);
+} sb_host_api;
+
+/* ---- Kind: channel ---------------------------------------------------- */
+
+/* A channel engine: one instance per profile (one WhatsApp number).
+ * All instance functions may be called from several host threads at once;
+ * the plugin synchronises its own state. */
+typedef struct sb_channel_api {
+    uint32_t size;
+    uint32_t version;
+
+    /* Creates an instance for the profile `ctx` belongs to. `config_json` is
+     * the profile's validated config (defaults filled), borrowed. Stores the
+     * plugin-owned instance in *out; freed only by destroy. */
+    sb_status (*create)(sb_host_ctx *ctx, sb_str config_json, void **out);
+    /* Frees the instance. Called once, after the host removed its routes
+     * and timers; no other call on it runs or follows. */
+    void (*destroy)(void *instance);
+
+    /* Starts connecting (a web session begins pairing; a cloud account
+     * checks its credentials). Progress is reported through
+     * emit(SB_EVENT_SESSION_STATUS). */
+    sb_status (*connect)(void *instance);
+    /* Disconnects; the instance stays usable for a later connect. */
+    sb_status (*disconnect)(void *instance);
+
+    /* Sends one message. `message_json` (borrowed) is the host's message
+     * shape (docs/plugins.md), with "idempotency_key": a channel that sees
+     * the same key twice must not send twice and answers as the first time.
+     * On SB_OK writes {"external_id": "..."} into `result` (caller-owned).
+     * SB_ERR_UNAVAILABLE / SB_ERR_BUSY / SB_ERR_TIMEOUT are retried by the
+     * outbox; other errors mark the message failed with the error message. */
+    sb_status (*send)(void *instance, sb_str message_json, sb_sink *result);
+
+    /* Writes the instance's status as JSON into `out` (caller-owned):
+     * {"status": "CONNECTED", "qr": "...", "detail": "..."}. */
+    sb_status (*status)(void *instance, sb_sink *out);
+
+    /* Writes the channel's capabilities as JSON into `out` (caller-owned):
+     * {"message_types": ["text", ...], "groups": false, ...}. */
+    sb_status (*capabilities)(void *instance, sb_sink *out);
+} sb_channel_api;
+
+/* ---- Kind: AI provider ------------------------------------------------ */
+
+typedef struct sb_ai_api {
+    uint32_t size;
+    uint32_t version;
+
+    /* Creates a provider instance; same ownership as sb_channel_api.create. */
+    sb_status (*create)(sb_host_ctx *ctx, sb_str config_json, void **out);
+    /* Frees the instance. */
+    void (*destroy)(void *instance);
+
+    /* Embeds a batch: `request_json` (borrowed) is {"texts": ["..."]};
+     * writes {"dimension": N, "vectors": [[...], ...]} into `out`. */
+    sb_status (*embed)(void *instance, sb_str request_json, sb_sink *out);
+    /* Chat completion: `request_json` (borrowed) is
+     * {"messages": [{"role","content"}], "context": [...]}; writes
+     * {"text": "...", "citations": [...]} into `out`. */
+    sb_status (*chat)(void *instance, sb_str request_json, sb_sink *out);
+    /* Classification: {"text": "...", "labels": [...]} ->
+     * {"label": "...", "score": 0.0} written into `out`. */
+    sb_status (*classify)(void *instance, sb_str request_json, sb_sink *out);
+} sb_ai_api;
+
+/* ---- Kind: CRM connector ---------------------------------------------- */
+
+typedef struct sb_crm_api {
+    uint32_t size;
+    uint32_t version;
+
+    /* Creates a connector instance; same ownership as sb_channel_api.create. */
+    sb_status (*create)(sb_host_ctx *ctx, sb_str config_json, void **out);
+    /* Frees the instance. */
+    void (*destroy)(void *instance);
+
+    /* Creates or updates a contact: `contact_json` (borrowed) in the host's
+     * contact shape; writes {"external_id": "..."} into `out`. */
+    sb_status (*upsert_contact)(void *instance, sb_str contact_json, sb_sink *out);
+    /* Finds contacts: `query_json` (borrowed) {"phone"|"email": "..."};
+     * writes {"contacts": [...]} into `out`. */
+    sb_status (*find_contact)(void *instance, sb_str query_json, sb_sink *out);
+} sb_crm_api;
+
+/* ---- Kind: storage (a small SQL driver) ------------------------------- */
+
+/* Column / value types reported by column_type. */
+#define SB_SQL_NULL 0
+#define SB_SQL_INTEGER 1
+#define SB_SQL_REAL 2
+#define SB_SQL_TEXT 3
+#define SB_SQL_BLOB 4
+
+/* One instance is one database connection. A connection and its statements
+ * are used by one thread at a time; the host opens as many connections as it
+ * needs. SQL uses `?` placeholders numbered from 1. */
+typedef struct sb_storage_api {
+    uint32_t size;
+    uint32_t version;
+
+    /* Opens a connection with the validated `config_json` (borrowed).
+     * Stores the plugin-owned connection in *out; freed only by destroy. */
+    sb_status (*create)(sb_host_ctx *ctx, sb_str config_json, void **out);
+    /* Closes the connection. Every statement must have been finalized. */
+    void (*destroy)(void *conn);
+
+    /* Runs one or more statements without parameters or results
+     * (migrations, BEGIN/COMMIT). `sql` is borrowed. */
+    sb_status (*exec)(void *conn, sb_str sql);
+
+    /* Compiles one statement; stores the plugin-owned statement in *out,
+     * freed only by finalize. `sql` is borrowed. */
+    sb_status (*prepare)(void *conn, sb_str sql, void **out);
+    /* Frees a statement. */
+    void (*finalize)(void *stmt);
+    /* Clears bindings and rewinds the statement for another execution. */
+    sb_status (*reset)(void *stmt);
+
+    /* Binds parameter `index` (1-based). Text and blob are copied by the
+     * plugin before returning. */
+    sb_status (*bind_null)(void *stmt, int32_t index);
+    sb_status (*bind_int64)(void *stmt, int32_t index, int64_t value);
+    sb_status (*bind_double)(void *stmt, int32_t index, double value);
+    sb_status (*bind_text)(void *stmt, int32_t index, sb_str value);
+    sb_status (*bind_blob)(void *stmt, int32_t index, const void *data, size_t len);
+
+    /* Advances the statement: *has_row is set to 1 when a row is available,
+     * 0 when done. A uniqueness violation returns SB_ERR_CONFLICT; a locked
+     * database that stays locked past the busy timeout SB_ERR_BUSY. */
+    sb_status (*step)(void *stmt, int32_t *has_row);
+
+    /* Reads the current row. Returned text/blob pointers are borrowed and
+     * valid until the next step, reset or finalize of this statement. */
+    int32_t (*column_count)(void *stmt);
+    sb_str (*column_name)(void *stmt, int32_t col);
+    int32_t (*column_type)(void *stmt, int32_t col);
+    int64_t (*column_int64)(void *stmt, int32_t col);
+    double (*column_double)(void *stmt, int32_t col);
+    sb_str (*column_text)(void *stmt, int32_t col);
+    sb_str (*column_blob)(void *stmt, int32_t col);
+
+    /* Rows changed by the last INSERT/UPDATE/DELETE on this connection. */
+    int64_t (*changes)(void *conn);
+    /* Rowid of the last INSERT on this connection (0 if unknown). */
+    int64_t (*last_insert_id)(void *conn);
+
+    /* The SQL dialect, "sqlite" or "postgres": static, not freed. */
+    sb_str (*dialect)(void *conn);
+} sb_storage_api;
+
+/* ---- Descriptor ------------------------------------------------------- */
+
+typedef struct sb_plugin_descriptor {
+    uint32_t size;        /* sizeof(sb_plugin_descriptor) as compiled      */
+    uint32_t abi_version; /* SB_ABI_VERSION                                */
+    sb_str id;            /* must equal the manifest's "id"                */
+    sb_str version;       /* the plugin's own version, e.g. "1.2.0"        */
+    int32_t kind;         /* SB_KIND_*                                     */
+    /* The kind's function table: const sb_channel_api*, const sb_ai_api*,
+     * const sb_crm_api* or const sb_storage_api*. Static, never freed. */
+    const void *table;
+    /* Called once before the library is unloaded, after every instance
+     * was destroyed. May be NULL. */
+    void (*shutdown)(void);
+} sb_plugin_descriptor;
+
+/* The two exported entry points, for reference and for type checks. */
+typedef uint32_t (*sb_plugin_abi_version_fn)(void);
+typedef sb_status (*sb_plugin_init_fn)(const sb_host_api *host, const sb_plugin_descriptor **out);
+
+#define SB_PLUGIN_ABI_VERSION_SYMBOL "sb_plugin_abi_version"
+#define SB_PLUGIN_INIT_SYMBOL "sb_plugin_init"
+
+/* True when `table` (whose first member is its size) holds the slot
+ * `member` of struct `type`: use before reading any slot that was appended
+ * after the table's first release. */
+#define SB_HAS_SLOT(table, type, member)                                                \
+    ((table) != NULL && *(const uint32_t *)(table) >= offsetof(type, member) + sizeof(((type *)0)->member))
+
+#ifdef __cplusplus
+} /* extern "C" */
+#endif
+
+#endif /* SWITCHBOARD_PLUGIN_H */
