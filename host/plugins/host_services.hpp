@@ -70,13 +70,14 @@ class HostServices {
   const sb_host_api* api() const { return &api_; }
 
   // A context for one instance (or, with instance_id "", the plugin itself).
-  // `config` and `schema` provide secret_get. The context lives until
-  // release_context(), which first removes the instance's routes and cancels
-  // (and waits for) its timers.
+  // `config` and `schema` provide secret_get. Before an instance's destroy,
+  // close_context() removes its routes (waiting for requests in flight) and
+  // cancels (and waits for) its timers; after destroy, free_context().
   sb_host_ctx* make_context(const std::string& plugin_id, const std::string& instance_id,
                             nlohmann::json config = nlohmann::json::object(),
                             nlohmann::json schema = nlohmann::json::object());
-  void release_context(sb_host_ctx* ctx);
+  void close_context(sb_host_ctx* ctx);
+  static void free_context(sb_host_ctx* ctx);
 
   // The error a plugin recorded with set_error during the last call on this
   // thread; cleared by begin_call().

@@ -169,7 +169,9 @@ typedef struct sb_host_api {
      * borrowed. Returns after the host has made the event durable, so a
      * channel may acknowledge its source only on SB_OK. If `result` is not
      * NULL the host writes a JSON object describing the outcome into it
-     * (for a message: {"message_id": "...", "duplicate": false}).
+     * (for a message: {"message_id": "...", "duplicate": false}); on
+     * failure it writes {"error": {"code": "...", "message": "..."}} there
+     * instead, which a channel may pass on to its caller as it is.
      * Thread-safe; do not call while holding a lock a host callback into
      * the plugin might need. */
     sb_status (*emit)(sb_host_ctx *ctx, sb_str event_type, sb_str event_json, sb_sink *result);

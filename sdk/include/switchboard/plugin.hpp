@@ -44,6 +44,18 @@ private:
     sb_status status_;
 };
 
+// The host refused an emitted event. body() is the host's error document,
+// {"error": {"code": "...", "message": "..."}}, ready to pass on.
+class HostError : public Error {
+public:
+    HostError(sb_status status, const std::string& message, std::string body)
+        : Error(status, message), body_(std::move(body)) {}
+    const std::string& body() const noexcept { return body_; }
+
+private:
+    std::string body_;
+};
+
 namespace detail {
 
 inline const sb_host_api*& host_api_slot() {
@@ -128,7 +140,7 @@ public:
         std::string out;
         sb_sink sink{&out, &detail::append_to_string};
         sb_status st = api().emit(ctx_, detail::str(type), detail::str(json), &sink);
-        if (st != SB_OK) throw Error(st, "the host refused the " + std::string(type) + " event");
+        if (st != SB_OK) throw HostError(st, "the host refused the " + std::string(type) + " event", out);
         return out;
     }
 
