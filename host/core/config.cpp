@@ -1,0 +1,150 @@
+#include "core/config.hpp"
+
+#include "core/error.hpp"
+
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+#include <unistd.h>
+
+namespace sb {
+namespace {
+
+void parse_listen(Config& config, const std::string& text, const std::string& origin) {
+  const auto colon = text.rfind(':');
+  if (colon == std::string::npos || colon + 1 >= text.size()) {
+    throw Error(ErrorCode::invalid_argument, origin + ": listen must be host:port, got \"" + text + "\"");
+  }
+  std::string host = text.substr(0, colon);
+  const std::string port_text = text.substr(colon + 1);
+  char* end = nullptr;
+  const long port = std::strtol(port_text.c_str(), &end, 10);
+  if (*end != '\0' || port < 0 || port > 65535) {
+    throw Error(ErrorCode::invalid_argument, origin + ": listen port must be 0..65535, got \"" + port_text + "\"");
+  }
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  config.listen_host = host.empty() ? "0.0.0.0" : host;
+  config.listen_port = static_cast<uint16_t>(port);
+}
+
+std::vector<std::filesystem::path> split_paths(const std::string& text) {
+  std::vector<std::filesystem::path> out;
+  std::stringstream ss(text);
+  std::string part;
+  while (std::getline(ss, part, ':')) {
+    if (!part.empty()) out.emplace_back(part);
+  }
+  return out;
+}
+
+template <class T>
+T get_number(const nlohmann::json& value, const std::string& key, const std::string& origin, T min, T max) {
+  if (!value.is_number_integer() || value.get<int64_t>() < static_cast<int64_t>(min) ||
+      value.get<int64_t>() > static_cast<int64_t>(max)) {
+    throw Error(ErrorCode::invalid_argument, origin + ": \"" + key + "\" must be an integer from " +
+                                                 std::to_string(min) + " to " + std::to_string(max));
+  }
+  return static_cast<T>(value.get<int64_t>());
+}
+
+std::string get_string(const nlohmann::json& value, const std::string& key, const std::string& origin) {
+  if (!value.is_string()) throw Error(ErrorCode::invalid_argument, origin + ": \"" + key + "\" must be a string");
+  return value.get<std::string>();
+}
+
+}  // namespace
+
+std::optional<std::string> process_env(const char* name) {
+  const char* v = std::getenv(name);
+  if (!v) return std::nullopt;
+  return std::string(v);
+}
+
+void apply_config_json(Config& config, const nlohmann::json& json, const std::string& origin) {
+  if (!json.is_object()) throw Error(ErrorCode::invalid_argument, origin + ": the configuration must be a JSON object");
+  for (const auto& [key, value] : json.items()) {
+    if (key == "data_dir") {
+      config.data_dir = get_string(value, key, origin);
+    } else if (key == "listen") {
+      parse_listen(config, get_string(value, key, origin), origin);
+    } else if (key == "plugin_paths") {
+      if (!value.is_array()) throw Error(ErrorCode::invalid_argument, origin + ": \"plugin_paths\" must be an array");
+      config.plugin_paths.clear();
+      for (const auto& p : value) config.plugin_paths.emplace_back(get_string(p, "plugin_paths[]", origin));
+    } else if (key == "log") {
+      if (!value.is_object()) throw Error(ErrorCode::invalid_argument, origin + ": \"log\" must be an object");
+      for (const auto& [k, v] : value.items()) {
+        if (k == "level") {
+          config.log.level = get_string(v, "log.level", origin);
+          parse_log_level(config.log.level);
+        } else if (k == "format") {
+          config.log.format = get_string(v, "log.format", origin);
+        } else {
+          throw Error(ErrorCode::invalid_argument, origin + ": unknown key \"log." + k + "\"");
+        }
+      }
+    } else if (key == "http_threads") {
+      config.http_threads = get_number<unsigned>(value, key, origin, 2, 4096);
+    } else if (key == "max_body_bytes") {
+      config.max_body_bytes = get_number<size_t>(value, key, origin, 1024, size_t{1} << 30);
+    } else if (key == "scheduler_threads") {
+      config.scheduler_threads = get_number<unsigned>(value, key, origin, 1, 64);
+    } else if (key == "db_readers") {
+      config.db_readers = get_number<unsigned>(value, key, origin, 1, 64);
+    } else if (key == "demo") {
+      if (!value.is_boolean()) throw Error(ErrorCode::invalid_argument, origin + ": \"demo\" must be true or false");
+      config.demo = value.get<bool>();
+    } else if (key == "storage_plugin") {
+      config.storage_plugin = get_string(value, key, origin);
+    } else {
+      throw Error(ErrorCode::invalid_argument, origin + ": unknown configuration key \"" + key + "\"");
+    }
+  }
+  if (config.log.format != "human" && config.log.format != "json") {
+    throw Error(ErrorCode::invalid_argument, origin + ": log.format must be \"human\" or \"json\"");
+  }
+}
+
+Config load_config(const std::optional<std::filesystem::path>& file, const EnvLookup& env) {
+  Config config;
+  std::optional<std::filesystem::path> path = file;
+  if (!path) {
+    if (auto from_env = env("SWITCHBOARD_CONFIG"); from_env && !from_env->empty()) path = *from_env;
+  }
+  if (path) {
+    std::ifstream in(*path);
+    if (!in) throw Error(ErrorCode::invalid_argument, "cannot read the configuration file " + path->string());
+    nlohmann::json json;
+    try {
+      in >> json;
+    } catch (const nlohmann::json::parse_error& e) {
+      throw Error(ErrorCode::invalid_argument, path->string() + ": not valid JSON: " + e.what());
+    }
+    apply_config_json(config, json, path->string());
+    config.source = path;
+  }
+  if (auto v = env("SWITCHBOARD_DATA_DIR"); v && !v->empty()) config.data_dir = *v;
+  if (auto v = env("SWITCHBOARD_LISTEN"); v && !v->empty()) parse_listen(config, *v, "SWITCHBOARD_LISTEN");
+  if (auto v = env("SWITCHBOARD_PLUGIN_PATH"); v && !v->empty()) config.plugin_paths = split_paths(*v);
+  if (auto v = env("SWITCHBOARD_LOG_LEVEL"); v && !v->empty()) {
+    parse_log_level(*v);
+    config.log.level = *v;
+  }
+  if (auto v = env("SWITCHBOARD_LOG_FORMAT"); v && !v->empty()) {
+    if (*v != "human" && *v != "json") {
+      throw Error(ErrorCode::invalid_argument, "SWITCHBOARD_LOG_FORMAT must be \"human\" or \"json\"");
+    }
+    config.log.format = *v;
+  }
+  return config;
+}
+
+std::vector<std::filesystem::path> default_plugin_paths() {
+  std::error_code ec;
+  const auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+  if (ec) return {std::filesystem::path("plugins")};
+  const auto dir = exe.parent_path();
+  return {dir.parent_path() / "plugins", dir.parent_path() / "lib" / "switchboard" / "plugins"};
+}
+
+}  // namespace sb
