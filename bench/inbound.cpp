@@ -1,0 +1,744 @@
+// bench_inbound — how many inbound WhatsApp messages per second a Switchboard
+// host persists, and how long each webhook waits for its acknowledgement.
+//
+// By default it starts the host itself (the `switchboard` next to this
+// binary) on a fresh temporary data directory and a free loopback port, waits
+// for GET /ready, then keeps N keep-alive connections busy posting sandbox
+// inbound messages to /hooks/channel-sandbox/<profile>/inbound. The host
+// acknowledges a webhook only after the message is committed, so every 200 is
+// a persisted message. The demo's auto-reply answers "ping" with "pong", so
+// the figures include the auto-reply going through the outbox.
+//
+// Everything is bounded: only loopback targets, a capped run time, a capped
+// request count, and a watchdog that ends the run if anything hangs.
+//
+//   bench_inbound [--seconds S | --messages M] [--connections N] [--warmup S]
+//                 [--switchboard PATH] [--url http://127.0.0.1:PORT --pid PID]
+//                 [--json] [--keep-data] [-- serve args...]
+#include <httplib.h>
+#include <nlohmann/json.hpp>
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+extern char** environ;
+
+#include <algorithm>
+#include <atomic>
+#include <cctype>
+#include <cerrno>
+#include <cmath>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <deque>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <mutex>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+// Hard limits, whatever the command line says.
+constexpr int kMaxConnections = 1024;
+constexpr double kMaxSeconds = 600;            // measured phase
+constexpr double kMaxWarmupSeconds = 60;
+constexpr uint64_t kMaxMessages = 10'000'000;  // measured requests
+constexpr uint64_t kMaxRequests = 20'000'000;  // warm-up + measured, all connections
+constexpr double kMaxStartupSeconds = 120;
+constexpr auto kStopGrace = std::chrono::seconds(30);
+constexpr size_t kMaxErrorSamples = 5;
+
+std::atomic<bool> g_interrupted{false};
+
+Clock::duration from_seconds(double seconds) {
+  return std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
+}
+
+extern "C" void on_interrupt(int) { g_interrupted.store(true); }
+
+struct Options {
+  std::string switchboard;         // host executable to start (own-host mode)
+  std::string url;                 // drive this running host instead
+  std::optional<pid_t> pid;        // its pid, for the peak RSS
+  std::optional<std::string> config;  // SWITCHBOARD_CONFIG for the started host
+  std::string host_log_level = "warn";
+  std::vector<std::string> serve_args;
+  std::string profile = "demo";
+  int connections = 64;
+  double seconds = 10;
+  std::optional<uint64_t> messages;
+  double warmup = 1;
+  uint64_t contacts = 1000;
+  double startup_timeout = 60;
+  bool json = false;
+  bool keep_data = false;
+};
+
+[[noreturn]] void fail(const std::string& message) {
+  std::cerr << "bench_inbound: " << message << "\n";
+  std::exit(2);
+}
+
+void print_usage() {
+  std::cout <<
+      R"(usage: bench_inbound [options] [-- switchboard serve args...]
+
+Drives a Switchboard host over loopback HTTP with sandbox inbound messages and
+prints messages sent, persisted messages/second, latency percentiles, errors
+and the host's peak RSS.
+
+Target (default: start the host itself on a temp data dir and a free port):
+  --switchboard PATH    host executable (default: switchboard next to this binary)
+  --config FILE         SWITCHBOARD_CONFIG for the started host (default: none)
+  --host-log-level L    SWITCHBOARD_LOG_LEVEL for the started host (default: warn)
+  --keep-data           keep the temp data dir and host log
+  --url URL             drive an already running host (loopback only),
+                        e.g. http://127.0.0.1:8080
+  --pid PID             that host's pid, to report its peak RSS
+
+Load:
+  --connections N       concurrent keep-alive connections, one thread each (default 64, max 1024)
+  --seconds S           measured duration (default 10, max 600)
+  --messages M          measure M messages instead of a duration (max 10000000)
+  --warmup S            warm-up seconds before measuring (default 1)
+  --contacts K          distinct senders the messages rotate through (default 1000)
+  --profile ID          sandbox profile (default demo)
+  --startup-timeout S   how long to wait for GET /ready (default 60)
+
+Output:
+  --json                also print the results as one JSON line
+)";
+}
+
+double parse_number(const std::string& flag, const std::string& text, double min, double max) {
+  char* end = nullptr;
+  errno = 0;
+  const double value = std::strtod(text.c_str(), &end);
+  if (text.empty() || *end != '\0' || errno != 0 || !(value >= min && value <= max)) {
+    std::ostringstream out;
+    out << flag << " wants a number from " << min << " to " << max << ", got '" << text << "'";
+    fail(out.str());
+  }
+  return value;
+}
+
+Options parse_args(int argc, char** argv) {
+  Options options;
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    auto value = [&]() -> std::string {
+      if (i + 1 >= argc) fail(arg + " needs a value");
+      return argv[++i];
+    };
+    if (arg == "-h" || arg == "--help") {
+      print_usage();
+      std::exit(0);
+    } else if (arg == "--") {
+      for (++i; i < argc; ++i) options.serve_args.emplace_back(argv[i]);
+    } else if (arg == "--switchboard") {
+      options.switchboard = value();
+    } else if (arg == "--url") {
+      options.url = value();
+    } else if (arg == "--pid") {
+      options.pid = static_cast<pid_t>(parse_number(arg, value(), 1, 1 << 30));
+    } else if (arg == "--config") {
+      options.config = value();
+    } else if (arg == "--host-log-level") {
+      options.host_log_level = value();
+    } else if (arg == "--keep-data") {
+      options.keep_data = true;
+    } else if (arg == "--connections") {
+      options.connections = static_cast<int>(parse_number(arg, value(), 1, kMaxConnections));
+    } else if (arg == "--seconds") {
+      options.seconds = parse_number(arg, value(), 0.1, kMaxSeconds);
+    } else if (arg == "--messages") {
+      options.messages = static_cast<uint64_t>(parse_number(arg, value(), 1, static_cast<double>(kMaxMessages)));
+    } else if (arg == "--warmup") {
+      options.warmup = parse_number(arg, value(), 0, kMaxWarmupSeconds);
+    } else if (arg == "--contacts") {
+      options.contacts = static_cast<uint64_t>(parse_number(arg, value(), 1, 9'999'999));
+    } else if (arg == "--profile") {
+      options.profile = value();
+    } else if (arg == "--startup-timeout") {
+      options.startup_timeout = parse_number(arg, value(), 1, kMaxStartupSeconds);
+    } else if (arg == "--json") {
+      options.json = true;
+    } else {
+      fail("unknown argument '" + arg + "' (see --help)");
+    }
+  }
+  if (!options.url.empty() && !options.switchboard.empty()) fail("--url and --switchboard exclude each other");
+  if (options.url.empty() && options.pid) fail("--pid goes with --url (the started host's pid is known)");
+  if (!options.url.empty() && !options.serve_args.empty()) fail("serve args only apply to a host the bench starts");
+  for (char c : options.profile) {
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_')) fail("--profile: letters, digits, - and _ only");
+  }
+  return options;
+}
+
+// ---- Targets: loopback only ----
+
+struct Target {
+  std::string host;  // as getaddrinfo wants it (IPv6 without brackets)
+  int port = 0;
+  std::string display() const {
+    return host.find(':') != std::string::npos ? "http://[" + host + "]:" + std::to_string(port)
+                                               : "http://" + host + ":" + std::to_string(port);
+  }
+};
+
+bool is_loopback(const std::string& host) {
+  if (host == "localhost") return true;
+  in_addr v4{};
+  if (inet_pton(AF_INET, host.c_str(), &v4) == 1) return (ntohl(v4.s_addr) >> 24) == 127;
+  in6_addr v6{};
+  if (inet_pton(AF_INET6, host.c_str(), &v6) == 1) return IN6_IS_ADDR_LOOPBACK(&v6);
+  return false;
+}
+
+Target parse_url(const std::string& url) {
+  const std::string scheme = "http://";
+  if (url.rfind(scheme, 0) != 0) fail("--url must start with http:// (got '" + url + "')");
+  std::string rest = url.substr(scheme.size());
+  rest = rest.substr(0, rest.find('/'));
+  Target target;
+  std::string port_text;
+  if (!rest.empty() && rest.front() == '[') {
+    const auto close = rest.find(']');
+    if (close == std::string::npos) fail("--url: unclosed [ in '" + url + "'");
+    target.host = rest.substr(1, close - 1);
+    if (close + 1 < rest.size() && rest[close + 1] == ':') port_text = rest.substr(close + 2);
+  } else {
+    const auto colon = rest.rfind(':');
+    target.host = rest.substr(0, colon);
+    if (colon != std::string::npos) port_text = rest.substr(colon + 1);
+  }
+  target.port = port_text.empty() ? 80 : static_cast<int>(parse_number("--url port", port_text, 1, 65535));
+  if (!is_loopback(target.host)) {
+    fail("--url: only loopback hosts (127.0.0.0/8, ::1, localhost) may be benchmarked, got '" + target.host + "'");
+  }
+  return target;
+}
+
+// A port that was free a moment ago (the host binds it right after).
+int free_loopback_port() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) fail(std::string("socket: ") + std::strerror(errno));
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  address.sin_port = 0;
+  socklen_t length = sizeof address;
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 ||
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) != 0) {
+    ::close(fd);
+    fail(std::string("finding a free port: ") + std::strerror(errno));
+  }
+  ::close(fd);
+  return ntohs(address.sin_port);
+}
+
+fs::path own_directory() {
+  std::error_code error;
+  const fs::path self = fs::read_symlink("/proc/self/exe", error);
+  return error ? fs::current_path() : self.parent_path();
+}
+
+std::string tail_of_file(const fs::path& path, size_t lines) {
+  std::ifstream in(path);
+  std::deque<std::string> last;
+  for (std::string line; std::getline(in, line);) {
+    last.push_back(line);
+    if (last.size() > lines) last.pop_front();
+  }
+  std::string text;
+  for (const auto& line : last) text += "  | " + line + "\n";
+  return text;
+}
+
+// VmHWM (peak resident set) of a process, in KiB.
+std::optional<long> peak_rss_kib(pid_t pid) {
+  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+  for (std::string line; std::getline(status, line);) {
+    if (line.rfind("VmHWM:", 0) == 0) return std::strtol(line.c_str() + 6, nullptr, 10);
+  }
+  return std::nullopt;
+}
+
+// ---- The host the bench starts ----
+
+class HostProcess {
+ public:
+  HostProcess() = default;
+  HostProcess(const HostProcess&) = delete;
+  HostProcess& operator=(const HostProcess&) = delete;
+  ~HostProcess() {
+    if (running()) {
+      ::kill(pid_, SIGKILL);
+      ::waitpid(pid_, nullptr, 0);
+    }
+  }
+
+  void start(const Options& options, const fs::path& data_dir, int port, const fs::path& log_path) {
+    std::vector<std::string> args{options.switchboard, "serve"};
+    args.insert(args.end(), options.serve_args.begin(), options.serve_args.end());
+    std::vector<char*> argv;
+    for (auto& arg : args) argv.push_back(arg.data());
+    argv.push_back(nullptr);
+
+    // The child's environment is built here: between fork and exec only
+    // async-signal-safe calls are allowed (the bench already has threads).
+    std::vector<std::string> env;
+    for (char** entry = environ; *entry; ++entry) {
+      const std::string_view text(*entry);
+      const bool ours = text.rfind("SWITCHBOARD_DATA_DIR=", 0) == 0 || text.rfind("SWITCHBOARD_LISTEN=", 0) == 0 ||
+                        text.rfind("SWITCHBOARD_LOG_LEVEL=", 0) == 0 || text.rfind("SWITCHBOARD_CONFIG=", 0) == 0;
+      if (!ours) env.emplace_back(text);
+    }
+    env.push_back("SWITCHBOARD_DATA_DIR=" + data_dir.string());
+    env.push_back("SWITCHBOARD_LISTEN=127.0.0.1:" + std::to_string(port));
+    env.push_back("SWITCHBOARD_LOG_LEVEL=" + options.host_log_level);
+    if (options.config) env.push_back("SWITCHBOARD_CONFIG=" + *options.config);
+    std::vector<char*> envp;
+    for (auto& entry : env) envp.push_back(entry.data());
+    envp.push_back(nullptr);
+
+    const int log_fd = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (log_fd < 0) fail("cannot create " + log_path.string() + ": " + std::strerror(errno));
+    static constexpr char kExecFailed[] = "bench_inbound: cannot execute the host\n";
+    const pid_t parent = ::getpid();
+
+    const pid_t child = ::fork();
+    if (child < 0) fail(std::string("fork: ") + std::strerror(errno));
+    if (child == 0) {
+      // Own process group: a Ctrl-C reaches the bench, which then stops the
+      // host cleanly. If the bench dies, the host goes with it.
+      ::setpgid(0, 0);
+      ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+      if (::getppid() != parent) ::_exit(127);
+      ::dup2(log_fd, STDOUT_FILENO);
+      ::dup2(log_fd, STDERR_FILENO);
+      ::execve(argv[0], argv.data(), envp.data());
+      [[maybe_unused]] auto ignored = ::write(STDERR_FILENO, kExecFailed, sizeof kExecFailed - 1);
+      ::_exit(127);
+    }
+    ::close(log_fd);
+    pid_ = child;
+  }
+
+  pid_t pid() const { return pid_; }
+
+  // False once the process has exited (and then `exit_description` says how).
+  bool running() {
+    if (pid_ <= 0 || exited_) return false;
+    int status = 0;
+    if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+      record_exit(status);
+      return false;
+    }
+    return true;
+  }
+
+  const std::string& exit_description() const { return exit_description_; }
+
+  // SIGTERM, then SIGKILL after the grace period. Returns what happened.
+  std::string stop() {
+    if (!running()) return "had already exited (" + exit_description_ + ")";
+    const auto begin = Clock::now();
+    ::kill(pid_, SIGTERM);
+    while (Clock::now() - begin < kStopGrace) {
+      if (!running()) {
+        const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - begin).count();
+        return "stopped by SIGTERM in " + std::to_string(ms) + " ms (" + exit_description_ + ")";
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    ::kill(pid_, SIGKILL);
+    int status = 0;
+    ::waitpid(pid_, &status, 0);
+    record_exit(status);
+    return "did not stop within 30 s of SIGTERM; killed";
+  }
+
+ private:
+  void record_exit(int status) {
+    exited_ = true;
+    if (WIFEXITED(status)) {
+      exit_description_ = "exit status " + std::to_string(WEXITSTATUS(status));
+    } else if (WIFSIGNALED(status)) {
+      exit_description_ = std::string("killed by signal ") + ::strsignal(WTERMSIG(status));
+    } else {
+      exit_description_ = "ended";
+    }
+  }
+
+  pid_t pid_ = -1;
+  bool exited_ = false;
+  std::string exit_description_;
+};
+
+// Polls GET /ready until it answers 200, the host dies, or time runs out.
+bool wait_until_ready(const Target& target, double timeout_seconds, HostProcess* host, std::string& why) {
+  const auto deadline = Clock::now() + from_seconds(timeout_seconds);
+  httplib::Client client(target.host, target.port);
+  client.set_connection_timeout(1, 0);
+  client.set_read_timeout(5, 0);
+  std::string last = "no answer";
+  while (Clock::now() < deadline && !g_interrupted.load()) {
+    if (host && !host->running()) {
+      why = "the host exited before it was ready (" + host->exit_description() + ")";
+      return false;
+    }
+    if (auto response = client.Get("/ready")) {
+      if (response->status == 200) return true;
+      last = "GET /ready answered " + std::to_string(response->status) + ": " + response->body.substr(0, 200);
+    } else {
+      last = "GET /ready: " + httplib::to_string(response.error());
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  why = g_interrupted.load() ? "interrupted" : "not ready after " + std::to_string(static_cast<int>(timeout_seconds)) +
+                                                   " s; last: " + last;
+  return false;
+}
+
+// Sends one "ping" and looks for a "pong" in the outbound list, to say whether
+// the figures include the auto-reply. Informational only.
+std::string check_auto_reply(const Target& target, const std::string& profile, const std::string& run_id) {
+  httplib::Client client(target.host, target.port);
+  client.set_connection_timeout(2, 0);
+  client.set_read_timeout(10, 0);
+  const std::string hooks = "/hooks/channel-sandbox/" + profile;
+  const std::string body = R"({"from":"+15550000000","name":"Bench","text":"ping probe","id":"bench-)" + run_id +
+                           R"(-probe"})";
+  auto posted = client.Post(hooks + "/inbound", body, "application/json");
+  if (!posted) return "probe failed: " + httplib::to_string(posted.error());
+  if (posted->status != 200) {
+    return "probe answered " + std::to_string(posted->status) + ": " + posted->body.substr(0, 200);
+  }
+  const auto begin = Clock::now();
+  while (Clock::now() - begin < std::chrono::seconds(5)) {
+    auto outbound = client.Get(hooks + "/outbound");
+    if (outbound && outbound->status == 200 && outbound->body.find("pong") != std::string::npos) {
+      const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - begin).count();
+      return "on (\"pong\" in the outbound list " + std::to_string(ms) + " ms after the probe)";
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return "NOT seen: no \"pong\" in the outbound list 5 s after a \"ping\" probe";
+}
+
+// ---- The load ----
+
+struct Plan {
+  Target target;
+  std::string path;
+  std::string run_id;
+  uint64_t contacts = 1000;
+  Clock::time_point measure_begin;  // end of warm-up
+  Clock::time_point measure_end;    // end of the measured phase (a cap in --messages mode)
+  std::optional<uint64_t> messages;
+};
+
+struct Shared {
+  std::atomic<uint64_t> sequence{0};  // every request, warm-up included
+  std::atomic<uint64_t> measured{0};  // measured requests handed out (--messages)
+  std::atomic<bool> hit_request_cap{false};
+  std::mutex samples_mutex;
+  std::vector<std::string> error_samples;
+  uint64_t error_sample_total = 0;
+
+  void sample_error(const std::string& what) {
+    std::lock_guard lock(samples_mutex);
+    ++error_sample_total;
+    if (error_samples.size() < kMaxErrorSamples) error_samples.push_back(what);
+  }
+};
+
+struct WorkerResult {
+  std::vector<uint32_t> latencies_us;  // measured 200s only
+  uint64_t sent = 0;
+  uint64_t accepted = 0;
+  uint64_t rejected = 0;   // answered, but not 200
+  uint64_t transport = 0;  // no answer (connect, read, write errors)
+  uint64_t warmup_sent = 0;
+  Clock::time_point last_end{};
+};
+
+void run_connection(const Plan& plan, Shared& shared, WorkerResult& result) {
+  httplib::Client client(plan.target.host, plan.target.port);
+  client.set_keep_alive(true);
+  client.set_tcp_nodelay(true);  // without it cpp-httplib 0.11 waits ~40 ms per response
+  client.set_connection_timeout(5, 0);
+  client.set_read_timeout(30, 0);
+  client.set_write_timeout(10, 0);
+  if (plan.messages) result.latencies_us.reserve(std::min<uint64_t>(*plan.messages, 1 << 20));
+
+  char body[256];
+  while (!g_interrupted.load(std::memory_order_relaxed)) {
+    const auto now = Clock::now();
+    const bool measuring = now >= plan.measure_begin;  // decided once per request
+    if (measuring && now >= plan.measure_end) break;
+    if (measuring && plan.messages && shared.measured.fetch_add(1) >= *plan.messages) break;
+    const uint64_t n = shared.sequence.fetch_add(1);
+    if (n >= kMaxRequests) {
+      shared.hit_request_cap.store(true);
+      break;
+    }
+    const int length = std::snprintf(
+        body, sizeof body,
+        R"({"from":"+1555%07llu","name":"Bench","text":"ping %llu","id":"bench-%s-%llu"})",
+        static_cast<unsigned long long>(n % plan.contacts), static_cast<unsigned long long>(n),
+        plan.run_id.c_str(), static_cast<unsigned long long>(n));
+
+    const auto begin = Clock::now();
+    auto response = client.Post(plan.path, body, static_cast<size_t>(length), "application/json");
+    const auto end = Clock::now();
+
+    const bool counted = measuring;
+    if (!counted) {
+      ++result.warmup_sent;
+    } else {
+      ++result.sent;
+      result.last_end = end;
+    }
+    if (!response) {
+      if (counted) ++result.transport;
+      shared.sample_error("no answer: " + httplib::to_string(response.error()));
+      if (response.error() == httplib::Error::Connection) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));  // don't spin on a dead host
+      }
+    } else if (response->status != 200) {
+      if (counted) ++result.rejected;
+      shared.sample_error("HTTP " + std::to_string(response->status) + ": " + response->body.substr(0, 200));
+    } else if (counted) {
+      ++result.accepted;
+      const auto us = std::chrono::duration_cast<std::chrono::microseconds>(end - begin).count();
+      result.latencies_us.push_back(static_cast<uint32_t>(std::min<int64_t>(us, UINT32_MAX)));
+    }
+  }
+}
+
+// Ends the process if the run overruns its bounds by far (a hung host, a
+// stuck socket): the started host is killed with it (PDEATHSIG).
+class Watchdog {
+ public:
+  explicit Watchdog(Clock::time_point deadline)
+      : thread_([this, deadline] {
+          std::unique_lock lock(mutex_);
+          if (!done_cv_.wait_until(lock, deadline, [this] { return done_; })) {
+            std::fprintf(stderr, "bench_inbound: watchdog: the run overran its time bound; giving up\n");
+            std::_Exit(3);
+          }
+        }) {}
+  ~Watchdog() {
+    {
+      std::lock_guard lock(mutex_);
+      done_ = true;
+    }
+    done_cv_.notify_all();
+    thread_.join();
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable done_cv_;
+  bool done_ = false;
+  std::thread thread_;
+};
+
+double percentile_ms(const std::vector<uint32_t>& sorted, double p) {
+  if (sorted.empty()) return 0;
+  const auto rank = static_cast<size_t>(std::ceil(p / 100.0 * static_cast<double>(sorted.size())));
+  return sorted[std::min(sorted.size() - 1, rank == 0 ? 0 : rank - 1)] / 1000.0;
+}
+
+std::string fixed(double value, int decimals) {
+  char text[64];
+  std::snprintf(text, sizeof text, "%.*f", decimals, value);
+  return text;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Options options = parse_args(argc, argv);
+  ::signal(SIGPIPE, SIG_IGN);
+  struct sigaction interrupt {};
+  interrupt.sa_handler = on_interrupt;
+  ::sigaction(SIGINT, &interrupt, nullptr);
+  ::sigaction(SIGTERM, &interrupt, nullptr);
+
+  const std::string run_id = std::to_string(::getpid()) + "-" +
+      std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(
+                         std::chrono::system_clock::now().time_since_epoch()).count());
+
+  // Every phase has a bound; the watchdog holds the sum plus slack.
+  const double measured_bound = options.messages ? kMaxSeconds : options.seconds;
+  const double total_bound = options.startup_timeout + 10 + options.warmup + measured_bound + 60 +
+                             std::chrono::duration<double>(kStopGrace).count() + 30;
+  Watchdog watchdog(Clock::now() + from_seconds(total_bound));
+
+  HostProcess host;
+  Target target;
+  fs::path temp_dir;
+  fs::path log_path;
+  std::optional<pid_t> host_pid = options.pid;
+  if (options.url.empty()) {
+    if (options.switchboard.empty()) options.switchboard = (own_directory() / "switchboard").string();
+    if (::access(options.switchboard.c_str(), X_OK) != 0) {
+      fail("no host executable at " + options.switchboard + " (build it, or pass --switchboard PATH or --url URL)");
+    }
+    std::string pattern = (fs::temp_directory_path() / "switchboard-bench-XXXXXX").string();
+    if (!::mkdtemp(pattern.data())) fail(std::string("mkdtemp: ") + std::strerror(errno));
+    temp_dir = pattern;
+    log_path = temp_dir / "host.log";
+    target = Target{"127.0.0.1", free_loopback_port()};
+    host.start(options, temp_dir / "data", target.port, log_path);
+    host_pid = host.pid();
+    std::cout << "host     " << options.switchboard << " serve (pid " << host.pid() << ", data "
+              << (temp_dir / "data").string() << ", log level " << options.host_log_level << ")\n";
+  } else {
+    target = parse_url(options.url);
+  }
+  auto cleanup = [&] {
+    if (!temp_dir.empty() && !options.keep_data) {
+      std::error_code ignored;
+      fs::remove_all(temp_dir, ignored);
+    } else if (!temp_dir.empty()) {
+      std::cout << "kept     " << temp_dir.string() << " (data/ and host.log)\n";
+    }
+  };
+
+  std::cout << "target   " << target.display() << "/hooks/channel-sandbox/" << options.profile << "/inbound\n";
+  std::string why;
+  if (!wait_until_ready(target, options.startup_timeout, options.url.empty() ? &host : nullptr, why)) {
+    std::cerr << "bench_inbound: " << why << "\n";
+    if (!log_path.empty()) std::cerr << "host log (last lines):\n" << tail_of_file(log_path, 40);
+    if (options.url.empty()) host.stop();
+    cleanup();
+    return 2;
+  }
+  const std::string auto_reply = check_auto_reply(target, options.profile, run_id);
+  std::cout << "auto-reply " << auto_reply << "\n";
+
+  std::cout << "load     " << options.connections << " connections, warm-up " << fixed(options.warmup, 1) << " s, then ";
+  if (options.messages) {
+    std::cout << *options.messages << " messages (at most " << kMaxSeconds << " s)\n";
+  } else {
+    std::cout << fixed(options.seconds, 1) << " s\n";
+  }
+  std::cout.flush();
+
+  Plan plan;
+  plan.target = target;
+  plan.path = "/hooks/channel-sandbox/" + options.profile + "/inbound";
+  plan.run_id = run_id;
+  plan.contacts = options.contacts;
+  plan.messages = options.messages;
+  const auto start = Clock::now();
+  plan.measure_begin = start + from_seconds(options.warmup);
+  plan.measure_end = plan.measure_begin + from_seconds(measured_bound);
+
+  Shared shared;
+  std::vector<WorkerResult> results(static_cast<size_t>(options.connections));
+  {
+    std::vector<std::thread> threads;
+    threads.reserve(results.size());
+    for (auto& result : results) {
+      threads.emplace_back([&plan, &shared, &result] { run_connection(plan, shared, result); });
+    }
+    for (auto& thread : threads) thread.join();
+  }
+
+  // Read the peak RSS while the host still runs.
+  const long rss_kib = host_pid ? peak_rss_kib(*host_pid).value_or(-1) : -1;  // KiB, -1: unknown
+  std::string host_stop;
+  if (options.url.empty()) host_stop = host.stop();
+
+  WorkerResult total;
+  std::vector<uint32_t> latencies;
+  for (auto& result : results) {
+    total.sent += result.sent;
+    total.accepted += result.accepted;
+    total.rejected += result.rejected;
+    total.transport += result.transport;
+    total.warmup_sent += result.warmup_sent;
+    total.last_end = std::max(total.last_end, result.last_end);
+    latencies.insert(latencies.end(), result.latencies_us.begin(), result.latencies_us.end());
+  }
+  std::sort(latencies.begin(), latencies.end());
+  const double elapsed = total.sent == 0 ? 0 : std::chrono::duration<double>(total.last_end - plan.measure_begin).count();
+  const double rate = elapsed > 0 ? static_cast<double>(total.accepted) / elapsed : 0;
+  const uint64_t errors = total.rejected + total.transport;
+
+  std::cout << "\n";
+  std::cout << "messages sent          " << total.sent << " (plus " << total.warmup_sent << " in warm-up)\n";
+  std::cout << "accepted (200)         " << total.accepted << " in " << fixed(elapsed, 2) << " s\n";
+  std::cout << "persisted msgs/s       " << fixed(rate, 0) << "\n";
+  std::cout << "latency ms             p50 " << fixed(percentile_ms(latencies, 50), 2) << "  p90 "
+            << fixed(percentile_ms(latencies, 90), 2) << "  p99 " << fixed(percentile_ms(latencies, 99), 2) << "  max "
+            << fixed(latencies.empty() ? 0 : latencies.back() / 1000.0, 2) << "\n";
+  std::cout << "errors                 " << errors << " (non-200: " << total.rejected << ", no answer: " << total.transport
+            << ")\n";
+  if (rss_kib >= 0) {
+    std::cout << "host peak RSS          " << fixed(static_cast<double>(rss_kib) / 1024.0, 1) << " MiB (VmHWM, pid "
+              << *host_pid << ")\n";
+  } else {
+    std::cout << "host peak RSS          n/a" << (host_pid ? " (cannot read /proc/<pid>/status)" : " (pass --pid)") << "\n";
+  }
+  if (!host_stop.empty()) std::cout << "host                   " << host_stop << "\n";
+  if (g_interrupted.load()) std::cout << "note                   interrupted: figures cover the part that ran\n";
+  if (shared.hit_request_cap.load()) std::cout << "note                   stopped at the request cap (" << kMaxRequests << ")\n";
+  if (options.messages && total.sent < *options.messages && !g_interrupted.load()) {
+    std::cout << "note                   stopped at the time cap (" << kMaxSeconds << " s) before " << *options.messages
+              << " messages\n";
+  }
+  if (!shared.error_samples.empty()) {
+    std::cout << "first errors (" << shared.error_sample_total << " in all, warm-up included):\n";
+    for (const auto& sample : shared.error_samples) std::cout << "  " << sample << "\n";
+    if (!log_path.empty()) std::cout << "host log (last lines):\n" << tail_of_file(log_path, 20);
+  }
+
+  if (options.json) {
+    nlohmann::json out = {
+        {"connections", options.connections},
+        {"warmup_seconds", options.warmup},
+        {"seconds", elapsed},
+        {"sent", total.sent},
+        {"accepted", total.accepted},
+        {"messages_per_second", rate},
+        {"latency_ms",
+         {{"p50", percentile_ms(latencies, 50)},
+          {"p90", percentile_ms(latencies, 90)},
+          {"p99", percentile_ms(latencies, 99)},
+          {"max", latencies.empty() ? 0.0 : latencies.back() / 1000.0}}},
+        {"errors", {{"non_200", total.rejected}, {"no_answer", total.transport}}},
+        {"host_peak_rss_kib", rss_kib >= 0 ? nlohmann::json(rss_kib) : nlohmann::json(nullptr)},
+        {"auto_reply", auto_reply},
+    };
+    std::cout << out.dump() << "\n";
+  }
+
+  cleanup();
+  return errors == 0 && total.accepted > 0 && !g_interrupted.load() ? 0 : 1;
+}
