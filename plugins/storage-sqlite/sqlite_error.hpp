@@ -1,0 +1,27 @@
+#pragma once
+// Turns SQLite result codes into the plugin ABI's status codes, so that the
+// host can tell a duplicate key (conflict) from a locked file (busy) from a
+// bad statement (invalid argument) without knowing SQLite.
+#include <switchboard/plugin.hpp>
+
+#include <string>
+#include <string_view>
+
+struct sqlite3;
+
+namespace sb_sqlite {
+
+// The sb_status for an SQLite (extended) result code.
+sb_status status_for(int extended_code);
+
+// Builds the error to throw for `extended_code`: `context` says what was
+// being done ("prepare", "step", ...), `message` is SQLite's own text.
+switchboard::Error make_error(int extended_code, std::string_view context, std::string_view message);
+
+// The same, reading the code and message of the last failure on `db`.
+switchboard::Error last_error(sqlite3* db, std::string_view context);
+
+// `sql` shortened for an error message (statements can be long).
+std::string excerpt(std::string_view sql);
+
+}  // namespace sb_sqlite
