@@ -16,6 +16,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -114,9 +115,17 @@ class Connection {
  private:
   struct Statement;
   Statement& prepared(std::string_view sql);
+  // Throws the plugin's error (a plugins::PluginError) unless `status` is SB_OK.
+  void check(sb_status status, std::string_view what) const;
+  void bind(Statement& stmt, const Params& params);
+  // Rewinds `stmt` so it holds no read snapshot or lock between uses.
+  void rewind(Statement& stmt) noexcept;
+  Row read_row(Statement& stmt);
+  void evict_least_recently_used();
 
   std::unique_ptr<plugins::StorageConnection> conn_;
   std::map<std::string, std::unique_ptr<Statement>, std::less<>> cache_;
+  uint64_t use_clock_ = 0;  // orders cache entries by last use
 };
 
 struct DatabaseOptions {
@@ -167,6 +176,16 @@ class Database {
   int schema_version();
   std::string dialect();
 
+  // What the writer thread has done so far: `jobs` write jobs ran in
+  // `commits` committed groups (jobs / commits is the mean group size).
+  struct WriteStats {
+    uint64_t jobs = 0;
+    uint64_t commits = 0;
+    uint64_t failed_commits = 0;  // groups whose COMMIT failed (every job of them failed)
+    uint64_t largest_group = 0;
+  };
+  WriteStats write_stats() const;
+
  private:
   // A write job runs on the writer thread and returns what to do after
   // commit; `fail` is called instead if the job or the commit failed.
@@ -182,7 +201,6 @@ class Database {
   Lease acquire_reader();
 
   Database() = default;
-  void writer_loop();
   void migrate();
 
   DatabaseOptions options_;
@@ -196,11 +214,23 @@ class Database {
     Job job;
     Fail fail;
   };
+  void writer_loop();
+  // Runs `batch` as one transaction and settles every job it ran. Returns
+  // the jobs it did not get to because the transaction broke under them;
+  // they have not run and go into the next group.
+  std::vector<Pending> run_group(std::vector<Pending> batch);
+  std::string dialect_;  // read once at open(): the writer belongs to its thread
   std::mutex queue_mu_;
   std::condition_variable queue_cv_;
   std::deque<Pending> queue_;
   bool stopping_ = false;
   std::thread writer_thread_;
+
+  // Written by the writer thread only; read by anyone.
+  std::atomic<uint64_t> stat_jobs_{0};
+  std::atomic<uint64_t> stat_commits_{0};
+  std::atomic<uint64_t> stat_failed_commits_{0};
+  std::atomic<uint64_t> stat_largest_group_{0};
 };
 
 }  // namespace sb::store
