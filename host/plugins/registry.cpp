@@ -7,6 +7,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <cstddef>
 
 namespace sb::plugins {
 namespace {
@@ -314,6 +315,66 @@ std::unique_ptr<StorageConnection> PluginRegistry::create_storage(const std::str
   inst->destroy_ = table->destroy;
   create_instance(services_, *p.manifest, table, *inst, inst->ctx_, inst->handle_, validated, instance_id);
   return inst;
+}
+
+namespace {
+
+// Every kind's table starts with size, version, create and destroy.
+struct CommonTableHead {
+  uint32_t size;
+  uint32_t version;
+  sb_status (*create)(sb_host_ctx* ctx, sb_str config_json, void** out);
+  void (*destroy)(void* instance);
+};
+static_assert(offsetof(CommonTableHead, create) == offsetof(sb_channel_api, create));
+static_assert(offsetof(CommonTableHead, destroy) == offsetof(sb_storage_api, destroy));
+static_assert(offsetof(CommonTableHead, create) == offsetof(sb_ai_api, create));
+static_assert(offsetof(CommonTableHead, destroy) == offsetof(sb_crm_api, destroy));
+
+// An instance of a kind the host has no dedicated wrapper for yet.
+class GenericInstance : public PluginInstance {
+ public:
+  GenericInstance(HostServices& services, std::shared_ptr<void> library, std::string plugin_id,
+                  std::string instance_id, nlohmann::json config, nlohmann::json schema)
+      : PluginInstance(services, std::move(library), std::move(plugin_id), std::move(instance_id), std::move(config),
+                       std::move(schema)) {}
+  void adopt(sb_host_ctx* ctx, void* handle, void (*destroy)(void*)) {
+    ctx_ = ctx;
+    handle_ = handle;
+    destroy_ = destroy;
+  }
+};
+
+}  // namespace
+
+nlohmann::json PluginRegistry::probe(const std::string& plugin_id, const nlohmann::json& config) {
+  const Manifest* m = manifest(plugin_id);
+  if (!m) {
+    for (const auto& p : plugins_) {
+      if (p->info.id == plugin_id) require(plugin_id, p->manifest ? p->manifest->kind : PluginKind::channel);
+    }
+    throw Error(ErrorCode::not_found, "no plugin with id \"" + plugin_id + "\" was found in the plugin path");
+  }
+  nlohmann::json report = {{"plugin", plugin_id}, {"kind", to_string(m->kind)}};
+  if (m->kind == PluginKind::channel) {
+    auto channel = create_channel(plugin_id, "probe", config);
+    report["status"] = channel->status();
+    report["capabilities"] = channel->capabilities();
+  } else if (m->kind == PluginKind::storage) {
+    auto conn = create_storage(plugin_id, "probe", config);
+    report["dialect"] = std::string(conn->api()->dialect(conn->handle()).data, conn->api()->dialect(conn->handle()).len);
+  } else {
+    const Loaded& p = require(plugin_id, m->kind);
+    const nlohmann::json validated = validate_plugin_config(*m, config);
+    auto table = static_cast<const CommonTableHead*>(p.descriptor->table);
+    auto inst = std::make_unique<GenericInstance>(services_, p.library, plugin_id, "probe", validated, m->config_schema);
+    sb_host_ctx* ctx = nullptr;
+    void* handle = nullptr;
+    create_instance(services_, *m, table, *inst, ctx, handle, validated, "probe");
+    inst->adopt(ctx, handle, table->destroy);
+  }
+  report["created"] = true;
+  return report;
 }
 
 // ---- PluginInstance ----

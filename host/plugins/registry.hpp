@@ -117,6 +117,11 @@ class PluginRegistry {
   std::unique_ptr<StorageConnection> create_storage(const std::string& plugin_id, const std::string& instance_id,
                                                     const nlohmann::json& config);
 
+  // Creates an instance of any kind with `config`, asks a channel for its
+  // status and capabilities, and destroys it again: what
+  // `switchboard plugins check` reports. Throws like create_channel.
+  nlohmann::json probe(const std::string& plugin_id, const nlohmann::json& config);
+
   HostServices& services() { return services_; }
 
  private:
