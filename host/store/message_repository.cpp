@@ -1,0 +1,162 @@
+#include "store/message_repository.hpp"
+
+namespace sb::store {
+
+namespace {
+
+constexpr const char* kSelect =
+    "SELECT id, organization_id, workspace_id, profile_id, conversation_id, contact_id, direction, external_id, "
+    "type, text, payload_json, status, error, handled, created_at, updated_at FROM messages ";
+
+Message from_row(const Row& r) {
+  Message m;
+  m.id = r.text("id");
+  m.organization_id = r.text("organization_id");
+  m.workspace_id = r.text("workspace_id");
+  m.profile_id = r.text("profile_id");
+  m.conversation_id = r.text("conversation_id");
+  m.contact_id = r.text("contact_id");
+  m.direction = r.text("direction");
+  m.external_id = r.optional_text("external_id");
+  m.type = r.text("type");
+  m.text = r.optional_text("text");
+  m.payload = r.is_null("payload_json") ? nlohmann::json::object() : r.json("payload_json");
+  m.status = r.text("status");
+  m.error = r.optional_text("error");
+  m.handled = r.integer("handled") != 0;
+  m.created_at = r.integer("created_at");
+  m.updated_at = r.integer("updated_at");
+  return m;
+}
+
+template <class T>
+nlohmann::json or_null(const std::optional<T>& v) {
+  return v ? nlohmann::json(*v) : nlohmann::json(nullptr);
+}
+
+}  // namespace
+
+nlohmann::json to_json(const Message& m) {
+  return {{"id", m.id},
+          {"organization_id", m.organization_id},
+          {"workspace_id", m.workspace_id},
+          {"profile_id", m.profile_id},
+          {"conversation_id", m.conversation_id},
+          {"contact_id", m.contact_id},
+          {"direction", m.direction},
+          {"external_id", or_null(m.external_id)},
+          {"type", m.type},
+          {"text", or_null(m.text)},
+          {"payload", m.payload},
+          {"status", m.status},
+          {"error", or_null(m.error)},
+          {"handled", m.handled},
+          {"created_at", m.created_at},
+          {"updated_at", m.updated_at}};
+}
+
+namespace messages {
+
+void insert(Connection& c, const Message& m) {
+  c.execute(
+      "INSERT INTO messages (id, organization_id, workspace_id, profile_id, conversation_id, contact_id, direction, "
+      "external_id, type, text, payload_json, status, error, handled, created_at, updated_at) "
+      "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+      {m.id, m.organization_id, m.workspace_id, m.profile_id, m.conversation_id, m.contact_id, m.direction,
+       m.external_id, m.type, m.text, m.payload.dump(), m.status, m.error, m.handled, m.created_at, m.updated_at});
+}
+
+std::optional<Message> find(Connection& c, const std::string& workspace_id, const std::string& id) {
+  static const std::string sql = std::string(kSelect) + "WHERE workspace_id = ? AND id = ?";
+  auto row = c.query_one(sql, {workspace_id, id});
+  if (!row) return std::nullopt;
+  return from_row(*row);
+}
+
+std::optional<Message> find_by_external_id(Connection& c, const std::string& profile_id,
+                                           const std::string& external_id) {
+  static const std::string sql = std::string(kSelect) + "WHERE profile_id = ? AND external_id = ?";
+  auto row = c.query_one(sql, {profile_id, external_id});
+  if (!row) return std::nullopt;
+  return from_row(*row);
+}
+
+void set_status(Connection& c, const std::string& id, const std::string& status,
+                const std::optional<std::string>& error, int64_t now) {
+  c.execute("UPDATE messages SET status = ?, error = ?, updated_at = ? WHERE id = ?", {status, error, now, id});
+}
+
+void mark_sent(Connection& c, const std::string& id, const std::string& external_id, int64_t now) {
+  c.execute("UPDATE messages SET external_id = ?, status = 'sent', error = NULL, updated_at = ? WHERE id = ?",
+            {external_id, now, id});
+}
+
+bool mark_handled(Connection& c, const std::string& id, int64_t now) {
+  return c.execute("UPDATE messages SET handled = 1, updated_at = ? WHERE id = ? AND handled = 0", {now, id}) > 0;
+}
+
+std::vector<Message> unhandled_inbound(Connection& c, int64_t after_created_at, const std::string& after_id,
+                                       int64_t limit) {
+  // The WHERE terms repeat the partial index messages_unhandled's condition.
+  static const std::string sql = std::string(kSelect) +
+                                 "WHERE handled = 0 AND direction = 'in' "
+                                 "AND (created_at > ? OR (created_at = ? AND id > ?)) "
+                                 "ORDER BY created_at, id LIMIT ?";
+  std::vector<Message> out;
+  for (const Row& r : c.query(sql, {after_created_at, after_created_at, after_id, limit})) out.push_back(from_row(r));
+  return out;
+}
+
+std::vector<Message> list_by_conversation(Connection& c, const std::string& workspace_id,
+                                          const std::string& conversation_id, int64_t limit, int64_t offset) {
+  static const std::string sql = std::string(kSelect) +
+                                 "WHERE workspace_id = ? AND conversation_id = ? "
+                                 "ORDER BY created_at, id LIMIT ? OFFSET ?";
+  std::vector<Message> out;
+  for (const Row& r : c.query(sql, {workspace_id, conversation_id, limit, offset})) out.push_back(from_row(r));
+  return out;
+}
+
+void park_receipt(Connection& c, const std::string& organization_id, const std::string& workspace_id,
+                  const std::string& profile_id, const std::string& external_id, const Receipt& receipt,
+                  int64_t now) {
+  c.execute(
+      "INSERT INTO message_receipts (organization_id, workspace_id, profile_id, external_id, status, error, "
+      "created_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+      {organization_id, workspace_id, profile_id, external_id, receipt.status, receipt.error, now});
+}
+
+std::vector<Receipt> take_receipts(Connection& c, const std::string& profile_id, const std::string& external_id) {
+  std::vector<Receipt> out;
+  for (const Row& r : c.query("SELECT status, error FROM message_receipts WHERE profile_id = ? AND external_id = ? "
+                              "ORDER BY created_at",
+                              {profile_id, external_id})) {
+    out.push_back({r.text("status"), r.optional_text("error")});
+  }
+  if (!out.empty()) {
+    c.execute("DELETE FROM message_receipts WHERE profile_id = ? AND external_id = ?", {profile_id, external_id});
+  }
+  return out;
+}
+
+int64_t drop_receipts_before(Connection& c, int64_t cutoff) {
+  return c.execute("DELETE FROM message_receipts WHERE created_at < ?", {cutoff});
+}
+
+}  // namespace messages
+
+std::optional<Message> MessageRepository::find(const std::string& workspace_id, const std::string& id) {
+  return db_.read([&](Connection& c) { return messages::find(c, workspace_id, id); });
+}
+std::optional<Message> MessageRepository::find_by_external_id(const std::string& profile_id,
+                                                              const std::string& external_id) {
+  return db_.read([&](Connection& c) { return messages::find_by_external_id(c, profile_id, external_id); });
+}
+std::vector<Message> MessageRepository::list_by_conversation(const std::string& workspace_id,
+                                                             const std::string& conversation_id, int64_t limit,
+                                                             int64_t offset) {
+  return db_.read(
+      [&](Connection& c) { return messages::list_by_conversation(c, workspace_id, conversation_id, limit, offset); });
+}
+
+}  // namespace sb::store

@@ -1,0 +1,103 @@
+#pragma once
+// Messages, inbound and outbound, and the receipts that arrive early.
+//
+// A message belongs to one conversation of one profile. Inbound messages are
+// unique on (profile, external id) so a redelivered one is stored once;
+// outbound ones get their external id when the channel accepted them.
+//
+// Free functions take a Connection (compose inside one write job);
+// MessageRepository wraps them over a Database. Lookups by id filter on the
+// workspace; lookups by external id on the profile.
+#include "store/database.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace sb::store {
+
+struct Message {
+  std::string id;
+  std::string organization_id;
+  std::string workspace_id;
+  std::string profile_id;
+  std::string conversation_id;
+  std::string contact_id;
+  std::string direction;  // "in" | "out"
+  std::optional<std::string> external_id;
+  std::string type = "text";
+  std::optional<std::string> text;
+  nlohmann::json payload = nlohmann::json::object();
+  std::string status;  // queued | sent | delivered | read | failed | received
+  std::optional<std::string> error;
+  bool handled = false;  // inbound: the automations have taken it
+  int64_t created_at = 0;
+  int64_t updated_at = 0;
+};
+
+// {"id","organization_id","workspace_id","profile_id","conversation_id",
+//  "contact_id","direction","external_id","type","text","payload","status",
+//  "error","handled","created_at","updated_at"}
+nlohmann::json to_json(const Message& message);
+
+// A status receipt parked until the outbound message it names is known.
+struct Receipt {
+  std::string status;
+  std::optional<std::string> error;
+};
+
+namespace messages {
+
+// Inserts `m` as given (id and times included). A second inbound message
+// with the same (profile, external id) violates the unique key.
+void insert(Connection& c, const Message& m);
+
+std::optional<Message> find(Connection& c, const std::string& workspace_id, const std::string& id);
+std::optional<Message> find_by_external_id(Connection& c, const std::string& profile_id,
+                                           const std::string& external_id);
+
+// Sets status and error (error cleared when nullopt).
+void set_status(Connection& c, const std::string& id, const std::string& status,
+                const std::optional<std::string>& error, int64_t now);
+// The channel accepted an outbound message: external id recorded, status sent.
+void mark_sent(Connection& c, const std::string& id, const std::string& external_id, int64_t now);
+// The automations have taken an inbound message. Returns false if it was
+// already handled (or does not exist).
+bool mark_handled(Connection& c, const std::string& id, int64_t now);
+
+// Inbound messages not yet handled, oldest first, after the cursor
+// (created_at, id) — across every tenant, for recovery after a restart.
+std::vector<Message> unhandled_inbound(Connection& c, int64_t after_created_at, const std::string& after_id,
+                                       int64_t limit);
+
+// A conversation's messages, oldest first.
+std::vector<Message> list_by_conversation(Connection& c, const std::string& workspace_id,
+                                          const std::string& conversation_id, int64_t limit = 100,
+                                          int64_t offset = 0);
+
+// Early receipts (see migration 002): park one; take (and delete) those
+// for (profile, external id); drop those older than `cutoff`.
+void park_receipt(Connection& c, const std::string& organization_id, const std::string& workspace_id,
+                  const std::string& profile_id, const std::string& external_id, const Receipt& receipt,
+                  int64_t now);
+std::vector<Receipt> take_receipts(Connection& c, const std::string& profile_id, const std::string& external_id);
+int64_t drop_receipts_before(Connection& c, int64_t cutoff);
+
+}  // namespace messages
+
+class MessageRepository {
+ public:
+  explicit MessageRepository(Database& db) : db_(db) {}
+  std::optional<Message> find(const std::string& workspace_id, const std::string& id);
+  std::optional<Message> find_by_external_id(const std::string& profile_id, const std::string& external_id);
+  std::vector<Message> list_by_conversation(const std::string& workspace_id, const std::string& conversation_id,
+                                            int64_t limit = 100, int64_t offset = 0);
+
+ private:
+  Database& db_;
+};
+
+}  // namespace sb::store
