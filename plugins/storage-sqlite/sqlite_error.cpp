@@ -49,16 +49,11 @@ sb_status status_for(int extended_code) {
   }
 }
 
-switchboard::Error make_error(int extended_code, std::string_view context, std::string_view message) {
-  std::string text(context);
-  text += ": ";
-  text += message.empty() ? std::string_view(sqlite3_errstr(extended_code)) : message;
-  return switchboard::Error(status_for(extended_code), text);
+switchboard::Error make_error(int extended_code, const std::string& message) {
+  return switchboard::Error(status_for(extended_code), message.empty() ? sqlite3_errstr(extended_code) : message);
 }
 
-switchboard::Error last_error(sqlite3* db, std::string_view context) {
-  return make_error(sqlite3_extended_errcode(db), context, sqlite3_errmsg(db));
-}
+switchboard::Error last_error(sqlite3* db) { return make_error(sqlite3_extended_errcode(db), sqlite3_errmsg(db)); }
 
 std::string excerpt(std::string_view sql) {
   while (!sql.empty() && (sql.front() == ' ' || sql.front() == '\n' || sql.front() == '\t')) sql.remove_prefix(1);

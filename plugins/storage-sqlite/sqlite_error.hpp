@@ -14,12 +14,12 @@ namespace sb_sqlite {
 // The sb_status for an SQLite (extended) result code.
 sb_status status_for(int extended_code);
 
-// Builds the error to throw for `extended_code`: `context` says what was
-// being done ("prepare", "step", ...), `message` is SQLite's own text.
-switchboard::Error make_error(int extended_code, std::string_view context, std::string_view message);
+// Builds the error to throw for `extended_code` with `message` (SQLite's
+// own text, plus whatever context helps; the host already names the call).
+switchboard::Error make_error(int extended_code, const std::string& message);
 
-// The same, reading the code and message of the last failure on `db`.
-switchboard::Error last_error(sqlite3* db, std::string_view context);
+// The same, with the code and message of the last failure on `db`.
+switchboard::Error last_error(sqlite3* db);
 
 // `sql` shortened for an error message (statements can be long).
 std::string excerpt(std::string_view sql);

@@ -25,9 +25,9 @@ SqliteStatement::SqliteStatement(sqlite3* db, std::string_view sql) : db_(db) {
   const char* tail = nullptr;
   int rc = sqlite3_prepare_v3(db_, sql.data(), checked_length(sql.size()), kPrepareFlags, &stmt_, &tail);
   if (rc != SQLITE_OK) {
-    throw make_error(sqlite3_extended_errcode(db_), "prepare", std::string(sqlite3_errmsg(db_)) + " in: " + excerpt(sql));
+    throw make_error(sqlite3_extended_errcode(db_), std::string(sqlite3_errmsg(db_)) + " in: " + excerpt(sql));
   }
-  if (stmt_ == nullptr) throw switchboard::Error(SB_ERR_INVALID_ARGUMENT, "prepare: the SQL holds no statement");
+  if (stmt_ == nullptr) throw switchboard::Error(SB_ERR_INVALID_ARGUMENT, "the SQL holds no statement");
 
   // What follows the first statement must compile to nothing (blanks,
   // comments, semicolons); a second statement would silently never run.
@@ -41,7 +41,7 @@ SqliteStatement::SqliteStatement(sqlite3* db, std::string_view sql) : db_(db) {
     if (more) {
       sqlite3_finalize(stmt_);
       throw switchboard::Error(SB_ERR_INVALID_ARGUMENT,
-                               "prepare: only one statement may be prepared at a time, got more in: " + excerpt(sql));
+                               "only one statement may be prepared at a time, got more in: " + excerpt(sql));
     }
     if (next == nullptr || next == rest.data()) break;
     rest.remove_prefix(static_cast<size_t>(next - rest.data()));
@@ -59,7 +59,7 @@ void SqliteStatement::reset() {
 
 void SqliteStatement::check_bind(int rc, int index) {
   if (rc == SQLITE_OK) return;
-  throw make_error(rc, "bind parameter " + std::to_string(index), sqlite3_errmsg(db_));
+  throw make_error(rc, "parameter " + std::to_string(index) + ": " + sqlite3_errmsg(db_));
 }
 
 void SqliteStatement::bind_null(int index) { check_bind(sqlite3_bind_null(stmt_, index), index); }
@@ -90,7 +90,7 @@ bool SqliteStatement::step() {
   int rc = sqlite3_step(stmt_);
   if (rc == SQLITE_ROW) return true;
   if (rc == SQLITE_DONE) return false;
-  throw last_error(db_, "step");
+  throw last_error(db_);
 }
 
 int SqliteStatement::column_count() { return sqlite3_column_count(stmt_); }

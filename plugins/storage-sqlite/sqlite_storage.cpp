@@ -20,8 +20,8 @@ switchboard::Error bad_config(const std::string& message) {
 }
 
 // SQLiteCpp reports failures as SQLite::Exception; the host wants statuses.
-switchboard::Error translate(const SQLite::Exception& e, std::string_view context) {
-  return make_error(e.getExtendedErrorCode(), context, e.what());
+switchboard::Error translate(const SQLite::Exception& e, const std::string& context) {
+  return make_error(e.getExtendedErrorCode(), context + ": " + e.what());
 }
 
 void create_parent_directory(const std::string& path) {
@@ -112,7 +112,7 @@ void SqliteStorage::exec(std::string_view sql) {
   try {
     db_.exec(std::string(sql));
   } catch (const SQLite::Exception& e) {
-    throw translate(e, "exec of " + excerpt(sql));
+    throw make_error(e.getExtendedErrorCode(), std::string(e.what()) + " in: " + excerpt(sql));
   }
 }
 
