@@ -130,8 +130,8 @@ std::vector<Database::Pending> Database::run_group(std::vector<Pending> batch) {
     conn.exec("BEGIN");
   } catch (...) {
     auto error = std::current_exception();
-    for (auto& p : batch) settle_failure(p.fail, error);
     stat_failed_commits_.fetch_add(1, std::memory_order_relaxed);
+    for (auto& p : batch) settle_failure(p.fail, error);
     return {};
   }
 
@@ -181,10 +181,11 @@ std::vector<Database::Pending> Database::run_group(std::vector<Pending> batch) {
     try_rollback(conn);
     auto lost = std::make_exception_ptr(
         Error(ErrorCode::unavailable, "the write was not saved: its transaction failed (" + describe(group_error) + ")"));
-    for (size_t i = 0; i < ran; ++i) settle_failure(batch[i].fail, outcomes[i].error ? outcomes[i].error : lost);
+    // Statistics first, so that a woken caller already sees them.
     stat_jobs_.fetch_add(ran, std::memory_order_relaxed);
     stat_failed_commits_.fetch_add(1, std::memory_order_relaxed);
     spdlog::error("database: a group of {} writes failed: {}", ran, describe(group_error));
+    for (size_t i = 0; i < ran; ++i) settle_failure(batch[i].fail, outcomes[i].error ? outcomes[i].error : lost);
     // Jobs the broken transaction never reached have not run: retry them.
     return std::vector<Pending>(std::make_move_iterator(batch.begin() + static_cast<std::ptrdiff_t>(ran)),
                                 std::make_move_iterator(batch.end()));
