@@ -164,7 +164,9 @@ class Database {
     return future.get();
   }
 
-  // Runs `fn(Connection&)` on a pooled reader connection on this thread.
+  // Runs `fn(Connection&)` on a pooled reader connection on this thread;
+  // waits while every reader is in use. A reader sees committed data only:
+  // inside a write job, read through the job's Connection instead.
   template <class Fn>
   auto read(Fn&& fn) -> std::invoke_result_t<Fn&, Connection&> {
     auto lease = acquire_reader();
