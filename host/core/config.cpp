@@ -76,7 +76,11 @@ void apply_config_json(Config& config, const nlohmann::json& json, const std::st
       for (const auto& [k, v] : value.items()) {
         if (k == "level") {
           config.log.level = get_string(v, "log.level", origin);
-          parse_log_level(config.log.level);
+          try {
+            parse_log_level(config.log.level);
+          } catch (const Error& e) {
+            throw Error(ErrorCode::invalid_argument, origin + ": log.level: " + e.what());
+          }
         } else if (k == "format") {
           config.log.format = get_string(v, "log.format", origin);
         } else {

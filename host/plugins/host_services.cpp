@@ -154,14 +154,14 @@ sb_status host_timer_start(sb_host_ctx* ctx, uint64_t delay_ms, sb_timer_fn fn, 
   std::lock_guard lock(ctx->timers_mu);
   if (ctx->closed) return SB_ERR_UNAVAILABLE;
   // The id is known only after schedule(); the callback looks it up through
-  // a shared cell so it can remove itself from the pending set.
+  // a shared cell. It stays in the pending set until the callback returned,
+  // so that close_context() waits for a running callback before the
+  // instance is destroyed.
   auto cell = std::make_shared<std::atomic<uint64_t>>(0);
   const uint64_t id = ctx->services->scheduler().schedule(std::chrono::milliseconds(delay_ms), [ctx, fn, user, cell] {
-    {
-      std::lock_guard l(ctx->timers_mu);
-      ctx->timers.erase(cell->load());
-    }
     fn(user);
+    std::lock_guard l(ctx->timers_mu);
+    ctx->timers.erase(cell->load());
   });
   if (id == 0) return SB_ERR_UNAVAILABLE;
   cell->store(id);

@@ -50,6 +50,8 @@ class Param {
   Param(long v) : v_(int64_t{v}) {}
   Param(long long v) : v_(int64_t{v}) {}
   Param(unsigned v) : v_(int64_t{v}) {}
+  Param(unsigned long v) : v_(static_cast<int64_t>(v)) {}
+  Param(unsigned long long v) : v_(static_cast<int64_t>(v)) {}
   Param(bool v) : v_(int64_t{v ? 1 : 0}) {}
   Param(double v) : v_(v) {}
   Param(const char* v) : v_(std::string(v)) {}

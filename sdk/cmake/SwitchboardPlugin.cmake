@@ -43,4 +43,5 @@ function(switchboard_add_plugin target)
     COMMAND ${CMAKE_COMMAND} -E copy_if_different "${manifest}" "${plugin_dir}/plugin.json"
     VERBATIM)
   set_property(TARGET ${target} PROPERTY SWITCHBOARD_PLUGIN_DIR "${plugin_dir}")
+  set_property(GLOBAL APPEND PROPERTY SWITCHBOARD_PLUGIN_TARGETS ${target})
 endfunction()

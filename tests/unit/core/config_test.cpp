@@ -1,0 +1,91 @@
+#include "core/config.hpp"
+#include "core/error.hpp"
+#include "support/temp_dir.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <fstream>
+#include <map>
+
+using namespace sb;
+
+namespace {
+EnvLookup env_of(std::map<std::string, std::string> values) {
+  return [values](const char* name) -> std::optional<std::string> {
+    auto it = values.find(name);
+    if (it == values.end()) return std::nullopt;
+    return it->second;
+  };
+}
+}  // namespace
+
+TEST_CASE("config defaults serve the embedded demo on loopback", "[core]") {
+  const Config c = load_config(std::nullopt, env_of({}));
+  CHECK(c.data_dir == "data");
+  CHECK(c.listen_host == "127.0.0.1");
+  CHECK(c.listen_port == 8080);
+  CHECK(c.demo);
+  CHECK(c.storage_plugin == "storage-sqlite");
+  CHECK(c.plugin_paths.empty());
+}
+
+TEST_CASE("environment overrides win over the config file", "[core]") {
+  test::TempDir dir;
+  {
+    std::ofstream f(dir / "c.json");
+    f << R"({"data_dir": "/from/file", "listen": "0.0.0.0:9000", "log": {"level": "debug", "format": "json"},
+             "http_threads": 16, "plugin_paths": ["/a"]})";
+  }
+  const Config c = load_config(dir / "c.json", env_of({{"SWITCHBOARD_DATA_DIR", "/from/env"},
+                                                       {"SWITCHBOARD_LISTEN", "127.0.0.2:7000"},
+                                                       {"SWITCHBOARD_PLUGIN_PATH", "/x:/y::/z"},
+                                                       {"SWITCHBOARD_LOG_LEVEL", "warn"}}));
+  CHECK(c.data_dir == "/from/env");
+  CHECK(c.listen_host == "127.0.0.2");
+  CHECK(c.listen_port == 7000);
+  CHECK(c.plugin_paths == std::vector<std::filesystem::path>{"/x", "/y", "/z"});
+  CHECK(c.log.level == "warn");
+  CHECK(c.log.format == "json");
+  CHECK(c.http_threads == 16);
+  REQUIRE(c.source);
+}
+
+TEST_CASE("SWITCHBOARD_CONFIG names the config file when none is given", "[core]") {
+  test::TempDir dir;
+  {
+    std::ofstream f(dir / "c.json");
+    f << R"({"demo": false})";
+  }
+  const Config c = load_config(std::nullopt, env_of({{"SWITCHBOARD_CONFIG", (dir / "c.json").string()}}));
+  CHECK_FALSE(c.demo);
+}
+
+TEST_CASE("bad configuration is refused with a message naming the key and the file", "[core]") {
+  test::TempDir dir;
+  auto refuse = [&](const std::string& text, const std::string& needle) {
+    {
+      std::ofstream f(dir / "bad.json");
+      f << text;
+    }
+    try {
+      load_config(dir / "bad.json", env_of({}));
+      FAIL("accepted: " << text);
+    } catch (const Error& e) {
+      INFO(e.what());
+      CHECK(e.code() == ErrorCode::invalid_argument);
+      CHECK(std::string(e.what()).find(needle) != std::string::npos);
+      CHECK(std::string(e.what()).find("bad.json") != std::string::npos);
+    }
+  };
+  refuse(R"({"colour": 1})", "colour");
+  refuse(R"({"listen": "nohost"})", "listen");
+  refuse(R"({"listen": "h:99999"})", "listen");
+  refuse(R"({"http_threads": "many"})", "http_threads");
+  refuse(R"({"log": {"level": "loud"}})", "loud");
+  refuse(R"({"log": {"format": "xml"}})", "log.format");
+  refuse(R"([1])", "JSON object");
+  refuse(R"({oops)", "not valid JSON");
+  CHECK_THROWS_AS(load_config(dir / "missing.json", env_of({})), Error);
+  CHECK_THROWS_AS(load_config(std::nullopt, env_of({{"SWITCHBOARD_LISTEN", "x"}})), Error);
+  CHECK_THROWS_AS(load_config(std::nullopt, env_of({{"SWITCHBOARD_LOG_LEVEL", "chatty"}})), Error);
+}
