@@ -398,6 +398,17 @@ const sb_crm_api* crm_table() {
     return &table;
 }
 
+// For the storage accessors that return a value rather than a status: an
+// exception must not cross the C boundary, so it yields `fallback` instead.
+template <class R, class Fn>
+R or_default(R fallback, Fn&& fn) noexcept {
+    try {
+        return fn();
+    } catch (...) {
+        return fallback;
+    }
+}
+
 // A statement handle remembers its connection's host context for set_error.
 struct StatementHandle {
     std::unique_ptr<Statement> stmt;
@@ -439,16 +450,18 @@ const sb_storage_api* storage_table() {
         [](void* s, int32_t* has_row) {
             return on_statement(s, [&](Statement& st) { *has_row = st.step() ? 1 : 0; });
         },
-        [](void* s) -> int32_t { return handle(s)->stmt->column_count(); },
-        [](void* s, int32_t c) { return str(handle(s)->stmt->column_name(c)); },
-        [](void* s, int32_t c) -> int32_t { return handle(s)->stmt->column_type(c); },
-        [](void* s, int32_t c) -> int64_t { return handle(s)->stmt->column_int64(c); },
-        [](void* s, int32_t c) -> double { return handle(s)->stmt->column_double(c); },
-        [](void* s, int32_t c) { return str(handle(s)->stmt->column_text(c)); },
-        [](void* s, int32_t c) { return str(handle(s)->stmt->column_blob(c)); },
-        [](void* c) -> int64_t { return as<Storage>(c)->changes(); },
-        [](void* c) -> int64_t { return as<Storage>(c)->last_insert_id(); },
-        [](void* c) { return str(as<Storage>(c)->dialect()); },
+        [](void* s) -> int32_t { return or_default<int32_t>(0, [&] { return handle(s)->stmt->column_count(); }); },
+        [](void* s, int32_t c) { return or_default(sb_str{}, [&] { return str(handle(s)->stmt->column_name(c)); }); },
+        [](void* s, int32_t c) -> int32_t {
+            return or_default<int32_t>(SB_SQL_NULL, [&] { return handle(s)->stmt->column_type(c); });
+        },
+        [](void* s, int32_t c) { return or_default<int64_t>(0, [&] { return handle(s)->stmt->column_int64(c); }); },
+        [](void* s, int32_t c) { return or_default(0.0, [&] { return handle(s)->stmt->column_double(c); }); },
+        [](void* s, int32_t c) { return or_default(sb_str{}, [&] { return str(handle(s)->stmt->column_text(c)); }); },
+        [](void* s, int32_t c) { return or_default(sb_str{}, [&] { return str(handle(s)->stmt->column_blob(c)); }); },
+        [](void* c) { return or_default<int64_t>(0, [&] { return as<Storage>(c)->changes(); }); },
+        [](void* c) { return or_default<int64_t>(0, [&] { return as<Storage>(c)->last_insert_id(); }); },
+        [](void* c) { return or_default(sb_str{}, [&] { return str(as<Storage>(c)->dialect()); }); },
     };
     return &table;
 }
