@@ -51,7 +51,7 @@ using Handler = std::function<ApiResponse(const ApiRequest&)>;
 struct ServerOptions {
   std::string host = "127.0.0.1";
   uint16_t port = 8080;  // 0: pick a free port
-  unsigned threads = 64;
+  unsigned threads = 128;
   size_t max_body_bytes = 1024 * 1024;
 };
 

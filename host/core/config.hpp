@@ -22,7 +22,7 @@ struct Config {
   uint16_t listen_port = 8080;
   std::vector<std::filesystem::path> plugin_paths;  // empty: next to the executable
   LogOptions log;
-  unsigned http_threads = 64;            // each keep-alive connection holds one
+  unsigned http_threads = 128;           // each keep-alive connection holds one
   size_t max_body_bytes = 1024 * 1024;   // request bodies above this get 413
   unsigned scheduler_threads = 2;
   unsigned db_readers = 4;               // read connections in the pool

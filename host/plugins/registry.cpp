@@ -16,17 +16,22 @@ sb_str to_str(const std::string& s) { return sb_str{s.data(), s.size()}; }
 
 void append(void* ctx, const char* data, size_t len) { static_cast<std::string*>(ctx)->append(data, len); }
 
-// The size of each kind's table as released in ABI 1.0: a plugin's table
-// must be at least this big, since the host calls every required slot.
+// The end of a struct's member: what a table must reach to hold that slot.
+#define SB_SLOT_END(type, member) (offsetof(type, member) + sizeof(((type*)nullptr)->member))
+
+// The size of each kind's table as released in ABI 1.0 (the end of its last
+// 1.0 slot, not today's sizeof, so that a 1.0 plugin still loads once later
+// minors append slots). Slots added later are read only after SB_HAS_SLOT.
 size_t required_table_size(PluginKind kind) {
   switch (kind) {
-    case PluginKind::channel: return sizeof(sb_channel_api);
-    case PluginKind::ai: return sizeof(sb_ai_api);
-    case PluginKind::crm: return sizeof(sb_crm_api);
-    case PluginKind::storage: return sizeof(sb_storage_api);
+    case PluginKind::channel: return SB_SLOT_END(sb_channel_api, capabilities);
+    case PluginKind::ai: return SB_SLOT_END(sb_ai_api, classify);
+    case PluginKind::crm: return SB_SLOT_END(sb_crm_api, find_contact);
+    case PluginKind::storage: return SB_SLOT_END(sb_storage_api, dialect);
   }
   return 0;
 }
+constexpr size_t kDescriptorSize_1_0 = SB_SLOT_END(sb_plugin_descriptor, shutdown);
 
 // Names the required callbacks a table leaves NULL.
 std::vector<std::string> missing_callbacks(PluginKind kind, const void* table) {
@@ -200,7 +205,7 @@ void PluginRegistry::load(Loaded& entry) {
     throw Error(ErrorCode::plugin_error, who + ": sb_plugin_init failed with " + std::string(status_name(status)) +
                                              (message.empty() ? "" : ": " + message));
   }
-  if (!descriptor || descriptor->size < sizeof(sb_plugin_descriptor)) {
+  if (!descriptor || descriptor->size < kDescriptorSize_1_0) {
     throw Error(ErrorCode::plugin_error, who + ": sb_plugin_init returned no descriptor or one too small");
   }
   const std::string desc_id(descriptor->id.data ? descriptor->id.data : "", descriptor->id.len);
