@@ -1,0 +1,443 @@
+#include "messaging/outbox.hpp"
+
+#include "core/error.hpp"
+#include "core/ids.hpp"
+#include "messaging/message_rules.hpp"
+#include "messaging/phone.hpp"
+#include "plugins/plugin_error.hpp"
+#include "store/contact_repository.hpp"
+#include "store/conversation_repository.hpp"
+#include "store/message_repository.hpp"
+#include "store/outbox_repository.hpp"
+#include "store/profile_repository.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <random>
+
+namespace sb::messaging {
+
+namespace {
+
+constexpr int kRecordAttempts = 3;
+
+// A claimed row with what its send needs.
+struct Claimed {
+  store::OutboxRow row;
+  store::Message message;
+  std::string to;
+};
+
+// What happened to one claimed row.
+struct Outcome {
+  enum class Kind { sent, retry, failed, unsent };
+  Kind kind = Kind::unsent;
+  std::string external_id;  // sent
+  std::string error;        // retry, failed
+};
+
+// What a sent or failed row tells the event bus, after commit.
+struct StatusChange {
+  store::Message message;
+  std::string status;
+  std::optional<std::string> error;
+};
+
+nlohmann::json channel_message(const Claimed& c) {
+  nlohmann::json m = nlohmann::json::object();
+  if (c.message.payload.is_object()) m = c.message.payload;  // type-specific fields first ...
+  m["message_id"] = c.message.id;                              // ... the host's fields win
+  m["idempotency_key"] = c.row.idempotency_key;
+  m["to"] = c.to;
+  m["conversation_id"] = c.message.conversation_id;
+  m["contact_id"] = c.message.contact_id;
+  m["type"] = c.message.type;
+  m["text"] = c.message.text.value_or("");
+  return m;
+}
+
+Event status_event(const StatusChange& change) {
+  Event e;
+  e.type = "message.status";
+  e.workspace_id = change.message.workspace_id;
+  e.profile_id = change.message.profile_id;
+  e.at_ms = now_ms();
+  e.data = {{"message_id", change.message.id},
+            {"external_id", change.message.external_id ? nlohmann::json(*change.message.external_id)
+                                                       : nlohmann::json(nullptr)},
+            {"conversation_id", change.message.conversation_id},
+            {"contact_id", change.message.contact_id},
+            {"direction", "out"},
+            {"status", change.status},
+            {"error", change.error ? nlohmann::json(*change.error) : nlohmann::json(nullptr)}};
+  return e;
+}
+
+}  // namespace
+
+std::chrono::milliseconds retry_delay(const OutboxOptions& options, int64_t attempts) {
+  const double base = static_cast<double>(std::max<int64_t>(options.base_backoff.count(), 1));
+  const double cap = static_cast<double>(std::max(options.max_backoff, options.base_backoff).count());
+  const int exponent = static_cast<int>(std::clamp<int64_t>(attempts - 1, 0, 40));
+  const double delay = std::min(cap, base * static_cast<double>(int64_t{1} << std::min(exponent, 40)));
+  // Jitter spreads the retries of many messages that failed together.
+  thread_local std::mt19937_64 rng{std::random_device{}()};
+  std::uniform_real_distribution<double> jitter(delay / 2, delay);
+  return std::chrono::milliseconds(static_cast<int64_t>(jitter(rng)));
+}
+
+Outbox::Outbox(store::Database& db, ChannelSessions& sessions, EventBus& bus, OutboxOptions options)
+    : db_(db), sessions_(sessions), bus_(bus), options_(options) {}
+
+Outbox::~Outbox() { stop(); }
+
+// ---- Enqueue -------------------------------------------------------------------
+
+EnqueuedMessage Outbox::enqueue(store::Connection& c, const OutgoingMessage& out) {
+  if (out.profile_id.empty()) throw Error(ErrorCode::invalid_argument, "an outgoing message needs a profile_id");
+  if (!is_message_type(out.type))
+    throw Error(ErrorCode::invalid_argument, "\"" + out.type + "\" is not a message type");
+  if (out.type == "text" && out.text.empty())
+    throw Error(ErrorCode::invalid_argument, "a text message needs a non-empty text");
+  if (!out.payload.is_object()) throw Error(ErrorCode::invalid_argument, "the message payload must be an object");
+
+  auto profile = store::profiles::get(c, out.profile_id);
+  if (!profile) throw Error(ErrorCode::not_found, "profile " + out.profile_id + " not found");
+  const int64_t now = now_ms();
+
+  store::Contact contact;
+  if (!out.contact_id.empty()) {
+    auto found = store::contacts::find(c, profile->workspace_id, out.contact_id);
+    if (!found) throw Error(ErrorCode::not_found, "contact " + out.contact_id + " not found");
+    contact = std::move(*found);
+  } else {
+    store::ContactSighting seen{profile->organization_id, profile->workspace_id, normalize_phone(out.to, "to"), "",
+                                std::nullopt};
+    contact = store::contacts::upsert_seen(c, seen, now).contact;
+  }
+
+  store::Conversation conversation;
+  if (!out.conversation_id.empty()) {
+    auto found = store::conversations::find(c, profile->workspace_id, out.conversation_id);
+    if (!found) throw Error(ErrorCode::not_found, "conversation " + out.conversation_id + " not found");
+    if (found->profile_id != profile->id || found->contact_id != contact.id)
+      throw Error(ErrorCode::invalid_argument, "conversation " + out.conversation_id +
+                                                   " is not between profile " + profile->id + " and contact " +
+                                                   contact.id);
+    conversation = std::move(*found);
+  } else {
+    conversation = store::conversations::find_or_open(c, profile->organization_id, profile->workspace_id,
+                                                      profile->id, contact.id, now)
+                       .conversation;
+  }
+
+  store::Message m;
+  m.id = new_id("msg");
+  m.organization_id = profile->organization_id;
+  m.workspace_id = profile->workspace_id;
+  m.profile_id = profile->id;
+  m.conversation_id = conversation.id;
+  m.contact_id = contact.id;
+  m.direction = "out";
+  m.type = out.type;
+  if (!out.text.empty()) m.text = out.text;
+  m.payload = out.payload;
+  m.status = "queued";
+  m.created_at = now;
+  m.updated_at = now;
+  store::messages::insert(c, m);
+
+  store::OutboxRow row;
+  row.id = new_id("obx");
+  row.organization_id = m.organization_id;
+  row.workspace_id = m.workspace_id;
+  row.profile_id = m.profile_id;
+  row.conversation_id = m.conversation_id;
+  row.message_id = m.id;
+  row.next_attempt_at = now;
+  // The channel dedupes on this key: a row re-sent after a crash is sent once.
+  row.idempotency_key = row.id;
+  row.created_at = now;
+  row.updated_at = now;
+  store::outbox::insert(c, row);
+  store::conversations::touch(c, conversation.id, now);
+
+  // Waking before this job commits is safe: the sender's claim is a later
+  // write job, so it returns only once this one is committed (or fails with it).
+  wake(m.profile_id);
+  return {m.id, row.id, conversation.id, contact.id, m.workspace_id};
+}
+
+EnqueuedMessage Outbox::enqueue(const OutgoingMessage& message) {
+  return db_.write([this, message](store::Connection& c) { return enqueue(c, message); });
+}
+
+// ---- Lifecycle -------------------------------------------------------------------
+
+int64_t Outbox::recover() {
+  const int64_t recovered = db_.write([](store::Connection& c) {
+    const int64_t now = now_ms();
+    // Receipts nobody claimed within a day will not be claimed any more.
+    store::messages::drop_receipts_before(c, now - 24 * 60 * 60 * 1000);
+    return store::outbox::recover_sending(c, now);
+  });
+  if (recovered > 0)
+    spdlog::warn("outbox: {} message(s) were being sent when the host stopped; sending them again", recovered);
+  return recovered;
+}
+
+void Outbox::start() {
+  {
+    std::lock_guard lock(mu_);
+    if (started_) return;
+    started_ = true;
+    stopping_ = false;
+    const unsigned n = std::max(1u, options_.sender_threads);
+    for (unsigned i = 0; i < n; ++i) threads_.emplace_back([this] { sender_loop(); });
+  }
+  for (const std::string& profile : db_.read([](store::Connection& c) { return store::outbox::profiles_with_pending(c); }))
+    wake(profile);
+}
+
+void Outbox::stop() {
+  std::vector<std::thread> threads;
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+    threads.swap(threads_);
+  }
+  cv_.notify_all();
+  for (std::thread& t : threads) t.join();
+  std::lock_guard lock(mu_);
+  started_ = false;
+}
+
+void Outbox::wake(const std::string& profile_id) {
+  std::lock_guard lock(mu_);
+  Slot& slot = slots_[profile_id];
+  if (slot.running) {
+    slot.rerun = true;
+  } else if (!slot.queued) {
+    slot.queued = true;
+    ready_.push_back(profile_id);
+    cv_.notify_one();
+  }
+}
+
+void Outbox::schedule_wake(const std::string& profile_id, int64_t at) {
+  std::lock_guard lock(mu_);
+  Slot& slot = slots_[profile_id];
+  slot.due_at = slot.due_at ? std::min(*slot.due_at, at) : at;
+  cv_.notify_all();  // a waiting thread may need to wake earlier
+}
+
+// ---- Sender threads ------------------------------------------------------------------
+
+std::string Outbox::next_profile(std::unique_lock<std::mutex>& lock) {
+  while (!stopping_) {
+    const int64_t now = now_ms();
+    std::optional<int64_t> earliest;
+    for (auto& [profile_id, slot] : slots_) {
+      if (!slot.due_at) continue;
+      if (*slot.due_at > now) {
+        earliest = earliest ? std::min(*earliest, *slot.due_at) : *slot.due_at;
+        continue;
+      }
+      slot.due_at.reset();
+      if (slot.running) {
+        slot.rerun = true;
+      } else if (!slot.queued) {
+        slot.queued = true;
+        ready_.push_back(profile_id);
+      }
+    }
+    if (!ready_.empty()) {
+      std::string profile_id = std::move(ready_.front());
+      ready_.pop_front();
+      Slot& slot = slots_[profile_id];
+      slot.queued = false;
+      slot.running = true;
+      return profile_id;
+    }
+    if (earliest) {
+      cv_.wait_for(lock, std::chrono::milliseconds(*earliest - now));
+    } else {
+      cv_.wait(lock);
+    }
+  }
+  return {};
+}
+
+void Outbox::sender_loop() {
+  std::unique_lock lock(mu_);
+  for (;;) {
+    const std::string profile_id = next_profile(lock);
+    if (profile_id.empty()) return;
+    lock.unlock();
+    BatchOutcome outcome;
+    try {
+      outcome = send_batch(profile_id);
+    } catch (const std::exception& e) {
+      spdlog::error("outbox: sending for profile {} failed: {}", profile_id, e.what());
+      outcome.next_due_at = now_ms() + options_.base_backoff.count();
+    }
+    lock.lock();
+    Slot& slot = slots_[profile_id];
+    slot.running = false;
+    if (outcome.next_due_at) slot.due_at = slot.due_at ? std::min(*slot.due_at, *outcome.next_due_at) : *outcome.next_due_at;
+    if ((outcome.more || slot.rerun) && !stopping_) {
+      slot.rerun = false;
+      slot.queued = true;
+      ready_.push_back(profile_id);
+    }
+  }
+}
+
+Outbox::BatchOutcome Outbox::send_batch(const std::string& profile_id) {
+  // 1. Claim: one write job marks the batch sending and gathers what the
+  //    sends need. A row whose message or contact vanished fails here.
+  std::vector<StatusChange> early_failures;
+  std::vector<Claimed> batch = db_.write([&](store::Connection& c) {
+    early_failures.clear();
+    const int64_t now = now_ms();
+    std::vector<Claimed> claimed;
+    for (store::OutboxRow& row : store::outbox::claim_due(c, profile_id, now, options_.batch_size)) {
+      auto message = store::messages::find(c, row.workspace_id, row.message_id);
+      std::optional<store::Contact> contact;
+      if (message) contact = store::contacts::find(c, row.workspace_id, message->contact_id);
+      if (!message || !contact) {
+        const std::string error = "the message or its recipient no longer exists";
+        store::outbox::mark_failed(c, row.id, row.attempts, error, now);
+        if (message) {
+          store::messages::set_status(c, message->id, "failed", error, now);
+          early_failures.push_back({*message, "failed", error});
+        }
+        continue;
+      }
+      claimed.push_back({std::move(row), std::move(*message), contact->phone});
+    }
+    return claimed;
+  });
+  for (const StatusChange& change : early_failures) bus_.publish(status_event(change));
+  const bool full_batch = static_cast<int64_t>(batch.size() + early_failures.size()) >= options_.batch_size;
+  if (batch.empty()) {
+    BatchOutcome none;
+    none.more = full_batch;
+    none.next_due_at = db_.read([&](store::Connection& c) {
+      return store::outbox::next_due_after(c, profile_id, now_ms());
+    });
+    return none;
+  }
+
+  // 2. Send, in order. No lock is held: a channel may take its time.
+  std::vector<Outcome> outcomes(batch.size());
+  std::shared_ptr<plugins::ChannelInstance> session = sessions_.find(profile_id);
+  bool halted = false;  // a transient failure or shutdown: leave the rest unsent
+  for (size_t i = 0; i < batch.size() && !halted; ++i) {
+    {
+      std::lock_guard lock(mu_);
+      if (stopping_) break;
+    }
+    Outcome& outcome = outcomes[i];
+    if (!session) {
+      auto why = sessions_.failure(profile_id);
+      outcome.kind = Outcome::Kind::retry;
+      outcome.error = "profile " + profile_id + " has no channel session" + (why ? ": " + *why : std::string());
+      halted = true;
+      continue;
+    }
+    try {
+      nlohmann::json result = session->send(channel_message(batch[i]));
+      auto ext = result.find("external_id");
+      if (ext == result.end() || !ext->is_string() || ext->get<std::string>().empty())
+        throw Error(ErrorCode::plugin_error,
+                    "plugin " + session->plugin_id() + " answered send without an \"external_id\"");
+      outcome.kind = Outcome::Kind::sent;
+      outcome.external_id = ext->get<std::string>();
+    } catch (const plugins::PluginError& e) {
+      outcome.kind = e.transient() ? Outcome::Kind::retry : Outcome::Kind::failed;
+      outcome.error = e.what();
+      halted = e.transient();
+    } catch (const std::exception& e) {
+      outcome.kind = Outcome::Kind::failed;
+      outcome.error = e.what();
+    }
+  }
+
+  // 3. Record every outcome in one write job. Should that fail, the rows
+  //    stay in sending and hold their conversations back until the next
+  //    start's recovery, so try a little harder than once.
+  std::vector<StatusChange> changes;
+  auto record = [&](store::Connection& c) {
+    changes.clear();
+    const int64_t now = now_ms();
+    std::optional<int64_t> retry_at;  // when the unsent rows of a halted batch are due
+    for (size_t i = 0; i < batch.size(); ++i) {
+      const Claimed& item = batch[i];
+      const Outcome& outcome = outcomes[i];
+      store::Message message = item.message;
+      const int64_t attempts = item.row.attempts + 1;
+      switch (outcome.kind) {
+        case Outcome::Kind::sent: {
+          store::messages::mark_sent(c, message.id, outcome.external_id, now);
+          store::outbox::mark_sent(c, item.row.id, attempts, now);
+          message.external_id = outcome.external_id;
+          message.status = "sent";
+          changes.push_back({message, "sent", std::nullopt});
+          // Receipts the channel reported before we knew the external id.
+          for (const store::Receipt& receipt : store::messages::take_receipts(c, profile_id, outcome.external_id)) {
+            if (!status_advances(message.status, receipt.status)) continue;
+            store::messages::set_status(c, message.id, receipt.status, receipt.error, now);
+            message.status = receipt.status;
+            changes.push_back({message, receipt.status, receipt.error});
+          }
+          break;
+        }
+        case Outcome::Kind::retry: {
+          if (attempts >= options_.max_attempts) {
+            const std::string error =
+                "gave up after " + std::to_string(attempts) + " attempts: " + outcome.error;
+            store::outbox::mark_failed(c, item.row.id, attempts, error, now);
+            store::messages::set_status(c, message.id, "failed", error, now);
+            changes.push_back({message, "failed", error});
+          } else {
+            const int64_t at = now + retry_delay(options_, attempts).count();
+            retry_at = retry_at ? std::min(*retry_at, at) : at;
+            store::outbox::reschedule(c, item.row.id, attempts, at, outcome.error, now);
+          }
+          break;
+        }
+        case Outcome::Kind::failed:
+          store::outbox::mark_failed(c, item.row.id, attempts, outcome.error, now);
+          store::messages::set_status(c, message.id, "failed", outcome.error, now);
+          changes.push_back({message, "failed", outcome.error});
+          break;
+        case Outcome::Kind::unsent:
+          // Not attempted: no attempt is counted. After a transient failure
+          // they wait as long as the failed row; after a shutdown, not at all.
+          store::outbox::reschedule(c, item.row.id, item.row.attempts, retry_at.value_or(now), std::nullopt, now);
+          break;
+      }
+    }
+  };
+  for (int attempt = 1;; ++attempt) {
+    try {
+      db_.write(record);
+      break;
+    } catch (const std::exception& e) {
+      if (attempt == kRecordAttempts) throw;
+      spdlog::warn("outbox: recording sends for profile {} failed ({}); trying again", profile_id, e.what());
+      std::this_thread::sleep_for(std::chrono::milliseconds(100 * attempt));
+    }
+  }
+  for (const StatusChange& change : changes) bus_.publish(status_event(change));
+
+  BatchOutcome result;
+  result.more = full_batch && !halted;
+  result.next_due_at =
+      db_.read([&](store::Connection& c) { return store::outbox::next_due_after(c, profile_id, now_ms()); });
+  return result;
+}
+
+}  // namespace sb::messaging

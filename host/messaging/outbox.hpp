@@ -1,0 +1,143 @@
+#pragma once
+// The outbox: every outbound message becomes a durable row first, and a
+// sender turns due rows into ChannelInstance::send calls. The row, not
+// memory, is the truth: after a crash, rows left in `sending` go back to
+// pending and are sent again with the same idempotency key, which the
+// channel dedupes, so nothing is sent twice.
+//
+// enqueue() runs inside the caller's write job (so a reply commits together
+// with whatever caused it) and wakes the sender. The sender:
+//   - claims due pending rows of one profile in a batch (one write job marks
+//     them sending), oldest first, never overtaking an earlier unsent row of
+//     the same conversation;
+//   - sends them one by one in that order;
+//   - records the results in one write job: external id and status sent;
+//     a transient PluginError -> pending again after exponential backoff with
+//     jitter (failed once max_attempts is reached); any other error -> failed
+//     with the channel's message on the message;
+//   - publishes "message.status" {"message_id","external_id","conversation_id",
+//     "contact_id","status","error"} for each message sent or failed.
+// A transient failure stops the rest of that batch (the channel is likely
+// down): unsent rows go back to pending, due with the failed row's retry.
+//
+// Threads: enqueue()/wake() run on any thread. A pool of sender threads
+// (OutboxOptions::sender_threads) works through profiles; one profile is
+// worked on by at most one thread at a time, which keeps a conversation's
+// order. `mu_` guards the scheduling state below it (slots_, ready_,
+// stopping_); rows live in the database only.
+#include "core/event_bus.hpp"
+#include "messaging/channel_sessions.hpp"
+#include "store/database.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+namespace sb::messaging {
+
+struct OutboxOptions {
+  int64_t batch_size = 32;                              // rows claimed per write job
+  int64_t max_attempts = 8;                             // transient failures before failed
+  std::chrono::milliseconds base_backoff{1000};         // first retry after ~this
+  std::chrono::milliseconds max_backoff{5 * 60 * 1000};  // retries never wait longer
+  unsigned sender_threads = 2;
+};
+
+// One outbound message. `profile_id` is required; the recipient is
+// `contact_id` or, when empty, `to` (an E.164 phone; the contact is created
+// if new); `conversation_id` empty means the active conversation of
+// (profile, contact), opened when there is none.
+struct OutgoingMessage {
+  std::string profile_id;
+  std::string conversation_id;
+  std::string contact_id;
+  std::string to;
+  std::string type = "text";
+  std::string text;
+  nlohmann::json payload = nlohmann::json::object();  // type-specific fields, sent along
+};
+
+struct EnqueuedMessage {
+  std::string message_id;
+  std::string outbox_id;
+  std::string conversation_id;
+  std::string contact_id;
+  std::string workspace_id;
+};
+
+// The delay before retry number `attempts` (1-based): base * 2^(attempts-1),
+// capped at max_backoff, then drawn uniformly from [delay/2, delay].
+std::chrono::milliseconds retry_delay(const OutboxOptions& options, int64_t attempts);
+
+class Outbox {
+ public:
+  Outbox(store::Database& db, ChannelSessions& sessions, EventBus& bus, OutboxOptions options = {});
+  ~Outbox();  // stop()
+  Outbox(const Outbox&) = delete;
+  Outbox& operator=(const Outbox&) = delete;
+
+  // Inside the caller's write job: inserts the outbound message (status
+  // queued) and its outbox row (idempotency key = outbox id), and wakes the
+  // sender for the profile. Throws sb::Error(invalid_argument) for a bad
+  // message, not_found for an unknown profile, contact or conversation.
+  EnqueuedMessage enqueue(store::Connection& c, const OutgoingMessage& message);
+  // The same in a write job of its own; returns after commit.
+  EnqueuedMessage enqueue(const OutgoingMessage& message);
+
+  // Rows a dead process left in `sending` go back to pending (call before
+  // start()). Returns how many.
+  int64_t recover();
+
+  // Starts the sender threads and wakes every profile that has pending rows.
+  void start();
+  // Stops claiming; a batch in flight finishes the send under way, returns
+  // its unsent rows to pending and records what it did; joins the threads.
+  void stop();
+
+  // Asks the sender to look at `profile_id` soon.
+  void wake(const std::string& profile_id);
+
+  const OutboxOptions& options() const { return options_; }
+
+ private:
+  struct Slot {
+    bool queued = false;   // in ready_
+    bool running = false;  // a sender thread works on it
+    bool rerun = false;    // woken while running: look again afterwards
+    std::optional<int64_t> due_at;  // wake at this time (epoch ms)
+  };
+  struct BatchOutcome {
+    bool more = false;                  // a full batch: there may be more due now
+    std::optional<int64_t> next_due_at;  // when the earliest remaining row is due
+  };
+
+  void sender_loop();
+  // Takes the next profile to work on, or "" when stopping. Needs `lock`.
+  std::string next_profile(std::unique_lock<std::mutex>& lock);
+  BatchOutcome send_batch(const std::string& profile_id);
+  void schedule_wake(const std::string& profile_id, int64_t at);
+
+  store::Database& db_;
+  ChannelSessions& sessions_;
+  EventBus& bus_;
+  const OutboxOptions options_;
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::unordered_map<std::string, Slot> slots_;
+  std::deque<std::string> ready_;
+  bool stopping_ = false;
+  bool started_ = false;
+  std::vector<std::thread> threads_;
+};
+
+}  // namespace sb::messaging
