@@ -1,2 +1,3 @@
-// Replaced by the real entry point (host/app) shortly.
-int main() { return 0; }
+#include "app/cli.hpp"
+
+int main(int argc, char** argv) { return sb::app::run_cli(argc, argv); }
