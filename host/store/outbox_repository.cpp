@@ -67,9 +67,13 @@ std::vector<OutboxRow> claim_due(Connection& c, const std::string& profile_id, i
   static const std::string sql = std::string("SELECT ") + kColumns +
                                  " FROM outbox o WHERE o.profile_id = ? AND o.state = 'pending' "
                                  "AND o.next_attempt_at <= ? "
+                                 // One probe per state, each an index range on
+                                 // (conversation_id, state, seq): an OR of states
+                                 // would walk every sent row of the conversation.
                                  "AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.conversation_id = o.conversation_id "
-                                 "AND p.seq < o.seq AND (p.state = 'sending' OR "
-                                 "(p.state = 'pending' AND p.next_attempt_at > ?))) "
+                                 "AND p.state = 'sending' AND p.seq < o.seq) "
+                                 "AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.conversation_id = o.conversation_id "
+                                 "AND p.state = 'pending' AND p.seq < o.seq AND p.next_attempt_at > ?) "
                                  "ORDER BY o.seq LIMIT ?";
   std::vector<OutboxRow> rows;
   for (const Row& r : c.query(sql, {profile_id, now, now, limit})) rows.push_back(from_row(r));

@@ -82,8 +82,10 @@ CREATE TABLE outbox (
   created_at      BIGINT NOT NULL,
   updated_at      BIGINT NOT NULL
 );
--- The sender's claim: due pending rows of one profile, in order.
-CREATE INDEX outbox_due ON outbox (profile_id, state, next_attempt_at, seq);
+-- The sender's claim: pending rows of one profile walked in enqueue order,
+-- so a claim stops after its batch however long the backlog is (an index
+-- led by next_attempt_at would make it sort the whole backlog each time).
+CREATE INDEX outbox_due ON outbox (profile_id, state, seq);
 -- Per-conversation ordering: is an earlier row of this conversation still unsent?
 CREATE INDEX outbox_by_conversation ON outbox (conversation_id, state, seq);
 -- Recovery after a crash: rows left in 'sending'.
