@@ -341,10 +341,11 @@ Outbox::BatchOutcome Outbox::send_batch(const std::string& profile_id) {
     }
     Outcome& outcome = outcomes[i];
     if (!session) {
+      // Nothing reaches a channel, so every row takes the attempt: they all
+      // give up together rather than one after another.
       auto why = sessions_.failure(profile_id);
       outcome.kind = Outcome::Kind::retry;
       outcome.error = "profile " + profile_id + " has no channel session" + (why ? ": " + *why : std::string());
-      halted = true;
       continue;
     }
     try {

@@ -35,23 +35,30 @@ TEST_CASE("a profile whose channel cannot start is marked FAILED and the others 
   CHECK(host.inject("good", {{"from", "+15551234567"}, {"text", "hi"}}).status == 200);
 }
 
-TEST_CASE("a message to a profile without a session is retried and then fails with the reason",
+TEST_CASE("messages to a profile without a session are retried and then fail with the reason",
           "[messaging][sessions][outbox]") {
   TempDir dir("sb-msg");
   MessagingHost host(dir.path());  // max_attempts 5, fast backoff
   host.seed_profile("missing-plugin", "channel-nope");
   host.messaging->start();
 
-  sb::messaging::OutgoingMessage m;
-  m.profile_id = "missing-plugin";
-  m.to = "+15552223333";
-  m.text = "hello";
-  auto queued = host.messaging->outbox().enqueue(m);
+  std::vector<std::string> ids;
+  for (const char* to : {"+15552223333", "+15552223333", "+15552224444"}) {
+    sb::messaging::OutgoingMessage m;
+    m.profile_id = "missing-plugin";
+    m.to = to;
+    m.text = "hello";
+    ids.push_back(host.messaging->outbox().enqueue(m).message_id);
+  }
+  // They give up together (each retried max_attempts times), not one after another.
   REQUIRE(eventually([&] {
-    return host.row("SELECT status FROM messages WHERE id = ?", {queued.message_id})->text("status") == "failed";
-  }));
-  CHECK_THAT(host.row("SELECT error FROM messages WHERE id = ?", {queued.message_id})->text("error"),
-             Catch::Contains("no channel session") && Catch::Contains("channel-nope"));
+    return host.count("SELECT COUNT(*) AS n FROM messages WHERE status = 'failed'") == 3;
+  }, std::chrono::seconds(5)));
+  for (const std::string& id : ids) {
+    CHECK_THAT(host.row("SELECT error FROM messages WHERE id = ?", {id})->text("error"),
+               Catch::Contains("no channel session") && Catch::Contains("channel-nope"));
+    CHECK(host.row("SELECT attempts FROM outbox WHERE message_id = ?", {id})->integer("attempts") == 5);
+  }
 }
 
 TEST_CASE("stopping messaging destroys the sessions and their routes", "[messaging][sessions]") {
