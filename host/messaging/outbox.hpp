@@ -19,6 +19,8 @@
 //     "contact_id","status","error"} for each message sent or failed.
 // A transient failure stops the rest of that batch (the channel is likely
 // down): unsent rows go back to pending, due with the failed row's retry.
+// A profile with no channel session fails every row of the batch
+// transiently, so they all retry (and give up) together.
 //
 // Threads: enqueue()/wake() run on any thread. A pool of sender threads
 // (OutboxOptions::sender_threads) works through profiles; one profile is
