@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <regex>
+#include <sys/socket.h>
 
 namespace sb::api {
 namespace {
@@ -124,6 +125,14 @@ HttpServer::HttpServer(ServerOptions options, plugins::HostServices& hooks)
   s.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
   s.set_payload_max_length(options_.max_body_bytes);
   s.set_keep_alive_max_count(100000);
+  // Keep the default SO_REUSEADDR and remember the listening socket:
+  // cpp-httplib 0.11 listens with a backlog of 5, so a burst of new clients
+  // overflows it and waits a second for SYN retries; start() raises it.
+  s.set_socket_options([this](int sock) {
+    int yes = 1;
+    ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+    listen_socket_ = sock;
+  });
   s.set_read_timeout(30, 0);
   s.set_write_timeout(30, 0);
 
@@ -226,6 +235,7 @@ void HttpServer::start() {
     }
     port_ = options_.port;
   }
+  if (listen_socket_ >= 0) ::listen(listen_socket_, kListenBacklog);
   thread_ = std::thread([this] { server_->listen_after_bind(); });
 }
 

@@ -79,6 +79,8 @@ class HttpServer {
   std::unique_ptr<httplib::Server> server_;
   std::thread thread_;
   uint16_t port_ = 0;
+  int listen_socket_ = -1;  // set when httplib creates it
+  static constexpr int kListenBacklog = 1024;
 };
 
 }  // namespace sb::api

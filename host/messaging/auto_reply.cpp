@@ -1,6 +1,7 @@
 #include "messaging/auto_reply.hpp"
 
 #include "core/ids.hpp"
+#include "store/contact_repository.hpp"
 #include "store/conversation_repository.hpp"
 #include "store/message_repository.hpp"
 #include "store/profile_repository.hpp"
@@ -52,7 +53,26 @@ void AutoReply::start() {
     sweep_requested_ = true;
     worker_ = std::thread([this] { worker_loop(); });
   }
-  subscription_ = bus_.subscribe("message.received", [this](const Event& e) { on_received(e); });
+  if (!inline_) subscription_ = bus_.subscribe("message.received", [this](const Event& e) { on_received(e); });
+}
+
+void AutoReply::attach_inline(InboundPipeline& pipeline) {
+  inline_ = true;
+  pipeline.set_inline_automation([this](store::Connection& c, const InboundPipeline::InboundContext& in) {
+    if (!in.message.text || in.message.text->empty()) return;
+    reply(c, in.profile, in.contact, in.conversation, in.profile.auto_reply, *in.message.text);
+  });
+}
+
+void AutoReply::reply(store::Connection& c, const store::Profile& profile, const store::Contact& contact,
+                      const store::Conversation& conversation, const nlohmann::json& rules, const std::string& text) {
+  if (conversation.mode == "human") return;
+  auto answer = match(rules, text);
+  if (!answer) return;
+  OutgoingMessage out;
+  out.type = "text";
+  out.text = *answer;
+  outbox_.enqueue(c, profile, contact, conversation, out);
 }
 
 void AutoReply::stop() {
@@ -202,18 +222,12 @@ void AutoReply::handle_one(store::Connection& c, const Item& item, int64_t now, 
   auto cached = rules.find(message->profile_id);
   if (cached == rules.end()) {
     auto profile = store::profiles::get(c, message->profile_id);
-    cached = rules.emplace(message->profile_id, profile ? profile->auto_reply : nlohmann::json::array()).first;
+    if (!profile) return;
+    cached = rules.emplace(message->profile_id, std::move(*profile)).first;
   }
-  auto reply = match(cached->second, *message->text);
-  if (!reply) return;
-
-  OutgoingMessage out;
-  out.profile_id = message->profile_id;
-  out.conversation_id = message->conversation_id;
-  out.contact_id = message->contact_id;
-  out.type = "text";
-  out.text = *reply;
-  outbox_.enqueue(c, out);
+  auto contact = store::contacts::find(c, message->workspace_id, message->contact_id);
+  if (!contact) return;
+  reply(c, cached->second, *contact, *conversation, cached->second.auto_reply, *message->text);
 }
 
 }  // namespace sb::messaging

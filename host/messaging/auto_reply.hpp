@@ -20,6 +20,7 @@
 // Threads: on_received() runs on publishers' threads and only touches the
 // queue under `mu_`; everything else runs on the worker thread.
 #include "core/event_bus.hpp"
+#include "messaging/inbound_pipeline.hpp"
 #include "messaging/outbox.hpp"
 #include "store/database.hpp"
 
@@ -52,8 +53,15 @@ class AutoReply {
   AutoReply(const AutoReply&) = delete;
   AutoReply& operator=(const AutoReply&) = delete;
 
-  // Subscribes to "message.received", starts the worker and has it
-  // re-dispatch every unhandled inbound message first.
+  // Answers new messages inside the inbound write job (see
+  // InboundPipeline::set_inline_automation) instead of from the bus: the
+  // reply commits with the message, and no second write job is needed. The
+  // worker then only sweeps messages left unhandled (from before a crash,
+  // or whose inline reply failed). Call before start().
+  void attach_inline(InboundPipeline& pipeline);
+
+  // Subscribes to "message.received" (unless attached inline), starts the
+  // worker and has it re-dispatch every unhandled inbound message first.
   void start();
   // Unsubscribes and joins the worker. Messages still queued stay
   // unhandled in the database and are re-dispatched by the next start().
@@ -82,14 +90,19 @@ class AutoReply {
   // Handles `items` in one write job; if that fails, each in a job of its own.
   void handle(const std::vector<Item>& items);
   // Rules read during one write job, by profile id.
-  using RulesCache = std::map<std::string, nlohmann::json>;
+  using RulesCache = std::map<std::string, store::Profile>;  // profiles by id, for one batch
   void handle_one(store::Connection& c, const Item& item, int64_t now, RulesCache& rules);
+  // Enqueues in `c` the reply `rules` give to `text`, unless a human has
+  // the conversation.
+  void reply(store::Connection& c, const store::Profile& profile, const store::Contact& contact,
+             const store::Conversation& conversation, const nlohmann::json& rules, const std::string& text);
 
   store::Database& db_;
   EventBus& bus_;
   Outbox& outbox_;
   const AutoReplyOptions options_;
 
+  bool inline_ = false;  // new messages are answered by the inbound pipeline
   EventBus::Subscription subscription_;
   std::mutex mu_;
   std::condition_variable cv_;       // work arrived / stop

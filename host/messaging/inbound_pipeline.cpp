@@ -10,6 +10,8 @@
 #include "store/outbox_repository.hpp"
 #include "store/profile_repository.hpp"
 
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 #include <array>
 
@@ -103,6 +105,20 @@ Event make_event(std::string type, const std::string& workspace_id, const std::s
 
 InboundPipeline::InboundPipeline(store::Database& db, EventBus& bus) : db_(db), bus_(bus) {}
 
+InboundPipeline::ProfileIdentity InboundPipeline::profile_identity(store::Connection& c, const std::string& plugin_id,
+                                                                   const std::string& profile_id) {
+  {
+    std::lock_guard lock(identities_mu_);
+    auto it = identities_.find(profile_id);
+    if (it != identities_.end() && it->second.channel_plugin == plugin_id) return it->second;
+  }
+  const store::Profile profile = require_profile(c, plugin_id, profile_id);
+  ProfileIdentity identity{profile.organization_id, profile.workspace_id, profile.channel_plugin};
+  std::lock_guard lock(identities_mu_);
+  identities_[profile_id] = identity;
+  return identity;
+}
+
 json InboundPipeline::on_plugin_event(const std::string& plugin_id, const std::string& instance_id,
                                       std::string_view type, const json& event) {
   if (type == SB_EVENT_MESSAGE_INBOUND) return receive_message(plugin_id, instance_id, event);
@@ -149,6 +165,19 @@ json InboundPipeline::receive_message(const std::string& plugin_id, const std::s
     m.handled = false;
     m.created_at = now;
     m.updated_at = now;
+    if (automation_) {
+      c.execute("SAVEPOINT sb_inline_automation");
+      try {
+        automation_(c, InboundContext{profile, contact, conversation, m});
+        c.execute("RELEASE SAVEPOINT sb_inline_automation");
+        m.handled = true;
+      } catch (const std::exception& e) {
+        c.execute("ROLLBACK TO SAVEPOINT sb_inline_automation");
+        c.execute("RELEASE SAVEPOINT sb_inline_automation");
+        spdlog::warn("inbound: automation failed for message {} on profile {} (a sweep will retry it): {}",
+                     in.external_id, profile_id, e.what());
+      }
+    }
     store::messages::insert(c, m);
     store::conversations::touch(c, conversation.id, now);
     return Stored{std::move(m), false};
@@ -182,7 +211,7 @@ json InboundPipeline::apply_message_status(const std::string& plugin_id, const s
     bool changed = false;
   };
   Applied applied = db_.write([&](store::Connection& c) {
-    const store::Profile profile = require_profile(c, plugin_id, profile_id);
+    const ProfileIdentity profile = profile_identity(c, plugin_id, profile_id);
     auto message = store::messages::find_by_external_id(c, profile_id, external_id);
     if (!message) {
       // The channel may report a receipt while the send that produced this

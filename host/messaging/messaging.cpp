@@ -33,7 +33,10 @@ void Messaging::start() {
   const size_t opened = sessions_.open_all(options_.connect_sessions);
   spdlog::info("messaging: {} channel session(s) open", opened);
   outbox_.start();
-  if (options_.auto_reply_enabled) auto_reply_.start();
+  if (options_.auto_reply_enabled) {
+    auto_reply_.attach_inline(inbound_);
+    auto_reply_.start();
+  }
   schedule_housekeeping();
 }
 

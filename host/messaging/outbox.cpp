@@ -96,12 +96,6 @@ Outbox::~Outbox() { stop(); }
 
 EnqueuedMessage Outbox::enqueue(store::Connection& c, const OutgoingMessage& out) {
   if (out.profile_id.empty()) throw Error(ErrorCode::invalid_argument, "an outgoing message needs a profile_id");
-  if (!is_message_type(out.type))
-    throw Error(ErrorCode::invalid_argument, "\"" + out.type + "\" is not a message type");
-  if (out.type == "text" && out.text.empty())
-    throw Error(ErrorCode::invalid_argument, "a text message needs a non-empty text");
-  if (!out.payload.is_object()) throw Error(ErrorCode::invalid_argument, "the message payload must be an object");
-
   auto profile = store::profiles::get(c, out.profile_id);
   if (!profile) throw Error(ErrorCode::not_found, "profile " + out.profile_id + " not found");
   const int64_t now = now_ms();
@@ -132,11 +126,23 @@ EnqueuedMessage Outbox::enqueue(store::Connection& c, const OutgoingMessage& out
                        .conversation;
   }
 
+  return enqueue(c, *profile, contact, conversation, out);
+}
+
+EnqueuedMessage Outbox::enqueue(store::Connection& c, const store::Profile& profile, const store::Contact& contact,
+                                const store::Conversation& conversation, const OutgoingMessage& out) {
+  if (!is_message_type(out.type))
+    throw Error(ErrorCode::invalid_argument, "\"" + out.type + "\" is not a message type");
+  if (out.type == "text" && out.text.empty())
+    throw Error(ErrorCode::invalid_argument, "a text message needs a non-empty text");
+  if (!out.payload.is_object()) throw Error(ErrorCode::invalid_argument, "the message payload must be an object");
+  const int64_t now = now_ms();
+
   store::Message m;
   m.id = new_id("msg");
-  m.organization_id = profile->organization_id;
-  m.workspace_id = profile->workspace_id;
-  m.profile_id = profile->id;
+  m.organization_id = profile.organization_id;
+  m.workspace_id = profile.workspace_id;
+  m.profile_id = profile.id;
   m.conversation_id = conversation.id;
   m.contact_id = contact.id;
   m.direction = "out";

@@ -67,6 +67,12 @@ SqliteConfig SqliteConfig::parse(std::string_view config_json) {
     }
     c.cache_size_kib = it->get<int64_t>();
   }
+  if (auto it = j.find("wal_checkpoint_pages"); it != j.end()) {
+    if (!it->is_number_integer() || it->get<int64_t>() < 0 || it->get<int64_t>() > 1000000) {
+      throw bad_config("\"wal_checkpoint_pages\" must be an integer between 0 and 1000000");
+    }
+    c.wal_checkpoint_pages = it->get<int>();
+  }
   return c;
 }
 
@@ -102,6 +108,10 @@ void SqliteStorage::configure(const SqliteConfig& config) {
     db_.exec("PRAGMA foreign_keys=ON");
     // A negative cache_size is a size in KiB rather than in pages.
     db_.exec("PRAGMA cache_size=-" + std::to_string(config.cache_size_kib));
+    if (config.wal_checkpoint_pages > 0 && config.path != kMemoryPath) {
+      checkpointer_ = WalCheckpointer::for_path(config.path, config.wal_checkpoint_pages);
+      checkpointer_->attach(db_.getHandle());
+    }
   } catch (const SQLite::Exception& e) {
     throw translate(e, "configuring database " + config.path);
   }

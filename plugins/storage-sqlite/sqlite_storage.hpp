@@ -7,7 +7,11 @@
 // connection); its statements belong to the same thread.
 #include <switchboard/plugin.hpp>
 
+#include "wal_checkpointer.hpp"
+
 #include <SQLiteCpp/Database.h>
+
+#include <memory>
 
 #include <string>
 #include <string_view>
@@ -20,6 +24,7 @@ struct SqliteConfig {
   int busy_timeout_ms = 5000;
   std::string synchronous = "NORMAL";  // NORMAL | FULL
   int64_t cache_size_kib = 16384;
+  int wal_checkpoint_pages = 4000;  // 0: SQLite checkpoints inside commits
 
   // Throws switchboard::Error(SB_ERR_INVALID_ARGUMENT) naming the bad key.
   static SqliteConfig parse(std::string_view config_json);
@@ -40,6 +45,8 @@ class SqliteStorage final : public switchboard::Storage {
   static SQLite::Database open(const SqliteConfig& config);
   void configure(const SqliteConfig& config);
 
+  // Declared before db_: the connection closes before its checkpointer stops.
+  std::shared_ptr<WalCheckpointer> checkpointer_;
   SQLite::Database db_;
 };
 
