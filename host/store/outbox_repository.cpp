@@ -33,17 +33,14 @@ OutboxRow from_row(const Row& r) {
 namespace outbox {
 
 int64_t insert(Connection& c, const OutboxRow& row) {
-  // Jobs run one at a time on the writer connection, so MAX(seq) + 1 is
-  // not raced (the unique key on seq would catch it if it ever were).
-  auto last = c.query_one("SELECT COALESCE(MAX(seq), 0) AS last FROM outbox");
-  const int64_t seq = (last ? last->integer("last") : 0) + 1;
+  // seq is the row's integer key: the database assigns the next one.
   c.execute(
-      "INSERT INTO outbox (id, organization_id, workspace_id, profile_id, conversation_id, message_id, seq, state, "
+      "INSERT INTO outbox (id, organization_id, workspace_id, profile_id, conversation_id, message_id, state, "
       "attempts, next_attempt_at, claimed_at, last_error, idempotency_key, created_at, updated_at) "
-      "VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', 0, ?, NULL, NULL, ?, ?, ?)",
-      {row.id, row.organization_id, row.workspace_id, row.profile_id, row.conversation_id, row.message_id, seq,
+      "VALUES (?, ?, ?, ?, ?, ?, 'pending', 0, ?, NULL, NULL, ?, ?, ?)",
+      {row.id, row.organization_id, row.workspace_id, row.profile_id, row.conversation_id, row.message_id,
        row.next_attempt_at, row.idempotency_key, row.created_at, row.updated_at});
-  return seq;
+  return c.last_insert_id();
 }
 
 std::optional<OutboxRow> find(Connection& c, const std::string& id) {

@@ -106,6 +106,10 @@ void SqliteStorage::configure(const SqliteConfig& config) {
     }
     db_.exec("PRAGMA synchronous=" + config.synchronous);
     db_.exec("PRAGMA foreign_keys=ON");
+    // The host runs each write job in a savepoint; SQLite journals the pages
+    // a savepoint changes in a temporary file unless told to keep it in
+    // memory, and those writes were a third of the writer's time.
+    db_.exec("PRAGMA temp_store=MEMORY");
     // A negative cache_size is a size in KiB rather than in pages.
     db_.exec("PRAGMA cache_size=-" + std::to_string(config.cache_size_kib));
     if (config.wal_checkpoint_pages > 0 && config.path != kMemoryPath) {

@@ -65,13 +65,15 @@ CREATE INDEX messages_by_conversation ON messages (conversation_id, created_at);
 CREATE INDEX messages_unhandled ON messages (created_at) WHERE handled = 0 AND direction = 'in';
 
 CREATE TABLE outbox (
-  id              TEXT PRIMARY KEY,
+  -- Enqueue order: sends keep it per conversation. As SQLite's rowid it is
+  -- assigned on insert and needs no index of its own (PostgreSQL: identity).
+  seq             INTEGER PRIMARY KEY,
+  id              TEXT NOT NULL UNIQUE,
   organization_id TEXT NOT NULL REFERENCES organizations (id),
   workspace_id    TEXT NOT NULL REFERENCES workspaces (id),
   profile_id      TEXT NOT NULL REFERENCES profiles (id),
   conversation_id TEXT NOT NULL REFERENCES conversations (id),
   message_id      TEXT NOT NULL UNIQUE REFERENCES messages (id),
-  seq             BIGINT NOT NULL UNIQUE,    -- enqueue order: sends keep it per conversation
   state           TEXT NOT NULL DEFAULT 'pending'
                   CHECK (state IN ('pending', 'sending', 'sent', 'failed')),
   attempts        BIGINT NOT NULL DEFAULT 0,
@@ -88,8 +90,8 @@ CREATE TABLE outbox (
 CREATE INDEX outbox_due ON outbox (profile_id, state, seq);
 -- Per-conversation ordering: is an earlier row of this conversation still unsent?
 CREATE INDEX outbox_by_conversation ON outbox (conversation_id, state, seq);
--- Recovery after a crash: rows left in 'sending'.
-CREATE INDEX outbox_by_state ON outbox (state);
+-- Recovery after a crash (rows left in 'sending') runs once at start-up and
+-- scans; an index on state alone would cost every send two more writes.
 
 -- Receipts (delivered, read, failed) that arrived before the send that
 -- produced their external id was recorded: a channel may report a receipt
