@@ -50,7 +50,7 @@
 namespace sb::messaging {
 
 struct OutboxOptions {
-  int64_t batch_size = 32;                              // rows claimed per write job
+  int64_t batch_size = 128;                             // rows claimed per write job
   int64_t max_attempts = 8;                             // transient failures before failed
   std::chrono::milliseconds base_backoff{1000};         // first retry after ~this
   std::chrono::milliseconds max_backoff{5 * 60 * 1000};  // retries never wait longer
