@@ -86,7 +86,8 @@ void Application::start() {
 
   store::DatabaseOptions db_options;
   db_options.plugin_id = config_.storage_plugin;
-  db_options.config = {{"path", (config_.data_dir / "switchboard.db").string()}};
+  db_options.config = config_.storage;
+  if (!db_options.config.contains("path")) db_options.config["path"] = (config_.data_dir / "switchboard.db").string();
   db_options.readers = config_.db_readers;
   if (!r.registry->loaded(config_.storage_plugin)) {
     throw Error(ErrorCode::unavailable, "the storage plugin " + config_.storage_plugin +
@@ -95,7 +96,7 @@ void Application::start() {
   r.db = store::Database::open(*r.registry, db_options);
   r.state = std::make_unique<store::PluginStateStore>(*r.db);
   r.services->set_state_store(r.state.get());
-  spdlog::info("database {} at schema version {}", (config_.data_dir / "switchboard.db").string(), r.db->schema_version());
+  spdlog::info("database {} at schema version {}", db_options.config["path"].get<std::string>(), r.db->schema_version());
 
   if (config_.demo) seed_demo(*r.db);
 

@@ -100,6 +100,11 @@ void apply_config_json(Config& config, const nlohmann::json& json, const std::st
       config.demo = value.get<bool>();
     } else if (key == "storage_plugin") {
       config.storage_plugin = get_string(value, key, origin);
+    } else if (key == "storage") {
+      if (!value.is_object()) {
+        throw Error(ErrorCode::invalid_argument, origin + ": \"storage\" must be an object (the storage plugin's config)");
+      }
+      config.storage = value;
     } else {
       throw Error(ErrorCode::invalid_argument, origin + ": unknown configuration key \"" + key + "\"");
     }

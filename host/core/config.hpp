@@ -28,6 +28,9 @@ struct Config {
   unsigned db_readers = 4;               // read connections in the pool
   bool demo = true;                      // seed the demo workspace and profile "demo"
   std::string storage_plugin = "storage-sqlite";
+  // The storage plugin's own config (validated against its plugin.json);
+  // "path" defaults to <data_dir>/switchboard.db.
+  nlohmann::json storage = nlohmann::json::object();
 
   // The file the config was read from, if any (for messages).
   std::optional<std::filesystem::path> source;

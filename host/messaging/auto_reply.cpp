@@ -1,7 +1,6 @@
 #include "messaging/auto_reply.hpp"
 
 #include "core/ids.hpp"
-#include "store/contact_repository.hpp"
 #include "store/conversation_repository.hpp"
 #include "store/message_repository.hpp"
 #include "store/profile_repository.hpp"
@@ -60,19 +59,19 @@ void AutoReply::attach_inline(InboundPipeline& pipeline) {
   inline_ = true;
   pipeline.set_inline_automation([this](store::Connection& c, const InboundPipeline::InboundContext& in) {
     if (!in.message.text || in.message.text->empty()) return;
-    reply(c, in.profile, in.contact, in.conversation, in.profile.auto_reply, *in.message.text);
+    reply(c, in.conversation, in.profile.auto_reply, *in.message.text);
   });
 }
 
-void AutoReply::reply(store::Connection& c, const store::Profile& profile, const store::Contact& contact,
-                      const store::Conversation& conversation, const nlohmann::json& rules, const std::string& text) {
+void AutoReply::reply(store::Connection& c, const store::Conversation& conversation, const nlohmann::json& rules,
+                      const std::string& text) {
   if (conversation.mode == "human") return;
   auto answer = match(rules, text);
   if (!answer) return;
   OutgoingMessage out;
   out.type = "text";
   out.text = *answer;
-  outbox_.enqueue(c, profile, contact, conversation, out);
+  outbox_.enqueue(c, conversation, out);
 }
 
 void AutoReply::stop() {
@@ -225,9 +224,7 @@ void AutoReply::handle_one(store::Connection& c, const Item& item, int64_t now, 
     if (!profile) return;
     cached = rules.emplace(message->profile_id, std::move(*profile)).first;
   }
-  auto contact = store::contacts::find(c, message->workspace_id, message->contact_id);
-  if (!contact) return;
-  reply(c, cached->second, *contact, *conversation, cached->second.auto_reply, *message->text);
+  reply(c, *conversation, cached->second.auto_reply, *message->text);
 }
 
 }  // namespace sb::messaging

@@ -94,8 +94,8 @@ class AutoReply {
   void handle_one(store::Connection& c, const Item& item, int64_t now, RulesCache& rules);
   // Enqueues in `c` the reply `rules` give to `text`, unless a human has
   // the conversation.
-  void reply(store::Connection& c, const store::Profile& profile, const store::Contact& contact,
-             const store::Conversation& conversation, const nlohmann::json& rules, const std::string& text);
+  void reply(store::Connection& c, const store::Conversation& conversation, const nlohmann::json& rules,
+             const std::string& text);
 
   store::Database& db_;
   EventBus& bus_;

@@ -149,22 +149,11 @@ json InboundPipeline::receive_message(const std::string& plugin_id, const std::s
                                            now)
             .conversation;
 
-    store::Message m;
-    m.id = new_id("msg");
-    m.organization_id = profile.organization_id;
-    m.workspace_id = profile.workspace_id;
-    m.profile_id = profile.id;
-    m.conversation_id = conversation.id;
-    m.contact_id = contact.id;
-    m.direction = "in";
+    store::Message m = store::new_message(conversation, "in", "received", now);
     m.external_id = in.external_id;
     m.type = in.type;
     m.text = in.text;
     m.payload = in.payload;
-    m.status = "received";
-    m.handled = false;
-    m.created_at = now;
-    m.updated_at = now;
     if (automation_) {
       c.execute("SAVEPOINT sb_inline_automation");
       try {

@@ -126,11 +126,11 @@ EnqueuedMessage Outbox::enqueue(store::Connection& c, const OutgoingMessage& out
                        .conversation;
   }
 
-  return enqueue(c, *profile, contact, conversation, out);
+  return enqueue(c, conversation, out);
 }
 
-EnqueuedMessage Outbox::enqueue(store::Connection& c, const store::Profile& profile, const store::Contact& contact,
-                                const store::Conversation& conversation, const OutgoingMessage& out) {
+EnqueuedMessage Outbox::enqueue(store::Connection& c, const store::Conversation& conversation,
+                                const OutgoingMessage& out) {
   if (!is_message_type(out.type))
     throw Error(ErrorCode::invalid_argument, "\"" + out.type + "\" is not a message type");
   if (out.type == "text" && out.text.empty())
@@ -138,20 +138,10 @@ EnqueuedMessage Outbox::enqueue(store::Connection& c, const store::Profile& prof
   if (!out.payload.is_object()) throw Error(ErrorCode::invalid_argument, "the message payload must be an object");
   const int64_t now = now_ms();
 
-  store::Message m;
-  m.id = new_id("msg");
-  m.organization_id = profile.organization_id;
-  m.workspace_id = profile.workspace_id;
-  m.profile_id = profile.id;
-  m.conversation_id = conversation.id;
-  m.contact_id = contact.id;
-  m.direction = "out";
+  store::Message m = store::new_message(conversation, "out", "queued", now);
   m.type = out.type;
   if (!out.text.empty()) m.text = out.text;
   m.payload = out.payload;
-  m.status = "queued";
-  m.created_at = now;
-  m.updated_at = now;
   store::messages::insert(c, m);
 
   store::OutboxRow row;
@@ -172,7 +162,7 @@ EnqueuedMessage Outbox::enqueue(store::Connection& c, const store::Profile& prof
   // Waking before this job commits is safe: the sender's claim is a later
   // write job, so it returns only once this one is committed (or fails with it).
   wake(m.profile_id);
-  return {m.id, row.id, conversation.id, contact.id, m.workspace_id};
+  return {m.id, row.id, conversation.id, conversation.contact_id, m.workspace_id};
 }
 
 EnqueuedMessage Outbox::enqueue(const OutgoingMessage& message) {

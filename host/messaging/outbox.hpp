@@ -95,11 +95,11 @@ class Outbox {
   // sender for the profile. Throws sb::Error(invalid_argument) for a bad
   // message, not_found for an unknown profile, contact or conversation.
   EnqueuedMessage enqueue(store::Connection& c, const OutgoingMessage& message);
-  // The same, for a caller that already holds the rows the message goes
-  // between (the inbound write job): no lookups. `message`'s profile,
-  // contact and conversation ids are taken from the rows.
-  EnqueuedMessage enqueue(store::Connection& c, const store::Profile& profile, const store::Contact& contact,
-                          const store::Conversation& conversation, const OutgoingMessage& message);
+  // The same, for a caller that already holds the conversation (the inbound
+  // write job): no lookups; profile, contact and tenant come from it, and
+  // `message`'s own ids are ignored.
+  EnqueuedMessage enqueue(store::Connection& c, const store::Conversation& conversation,
+                          const OutgoingMessage& message);
   // The same in a write job of its own; returns after commit.
   EnqueuedMessage enqueue(const OutgoingMessage& message);
 

@@ -292,14 +292,14 @@ void create_instance(HostServices& services, const Manifest& manifest, const Tab
 
 }  // namespace
 
-std::unique_ptr<ChannelInstance> PluginRegistry::create_channel(const std::string& plugin_id,
-                                                                const std::string& instance_id,
-                                                                const nlohmann::json& config) {
-  const Loaded& p = require(plugin_id, PluginKind::channel);
+template <class Instance, class Table>
+std::unique_ptr<Instance> PluginRegistry::create_typed(PluginKind kind, const std::string& plugin_id,
+                                                       const std::string& instance_id, const nlohmann::json& config) {
+  const Loaded& p = require(plugin_id, kind);
   const nlohmann::json validated = validate_plugin_config(*p.manifest, config);
-  auto table = static_cast<const sb_channel_api*>(p.descriptor->table);
-  std::unique_ptr<ChannelInstance> inst(
-      new ChannelInstance(services_, p.library, plugin_id, instance_id, validated, p.manifest->config_schema));
+  auto table = static_cast<const Table*>(p.descriptor->table);
+  std::unique_ptr<Instance> inst(
+      new Instance(services_, p.library, plugin_id, instance_id, validated, p.manifest->config_schema));
   inst->api_ = table;
   inst->destroy_ = table->destroy;
   create_instance(services_, *p.manifest, table, *inst, inst->ctx_, inst->handle_, validated, instance_id);
@@ -308,18 +308,16 @@ std::unique_ptr<ChannelInstance> PluginRegistry::create_channel(const std::strin
   return inst;
 }
 
+std::unique_ptr<ChannelInstance> PluginRegistry::create_channel(const std::string& plugin_id,
+                                                                const std::string& instance_id,
+                                                                const nlohmann::json& config) {
+  return create_typed<ChannelInstance, sb_channel_api>(PluginKind::channel, plugin_id, instance_id, config);
+}
+
 std::unique_ptr<StorageConnection> PluginRegistry::create_storage(const std::string& plugin_id,
                                                                   const std::string& instance_id,
                                                                   const nlohmann::json& config) {
-  const Loaded& p = require(plugin_id, PluginKind::storage);
-  const nlohmann::json validated = validate_plugin_config(*p.manifest, config);
-  auto table = static_cast<const sb_storage_api*>(p.descriptor->table);
-  std::unique_ptr<StorageConnection> inst(
-      new StorageConnection(services_, p.library, plugin_id, instance_id, validated, p.manifest->config_schema));
-  inst->api_ = table;
-  inst->destroy_ = table->destroy;
-  create_instance(services_, *p.manifest, table, *inst, inst->ctx_, inst->handle_, validated, instance_id);
-  return inst;
+  return create_typed<StorageConnection, sb_storage_api>(PluginKind::storage, plugin_id, instance_id, config);
 }
 
 namespace {

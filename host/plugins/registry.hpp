@@ -127,6 +127,11 @@ class PluginRegistry {
  private:
   struct Loaded;
   const Loaded& require(const std::string& plugin_id, PluginKind kind) const;
+  // Validates `config`, creates the plugin's instance and wraps it in
+  // Instance, whose kind table is Table.
+  template <class Instance, class Table>
+  std::unique_ptr<Instance> create_typed(PluginKind kind, const std::string& plugin_id, const std::string& instance_id,
+                                         const nlohmann::json& config);
   void load(Loaded& entry);
 
   HostServices& services_;

@@ -1,5 +1,7 @@
 #include "store/message_repository.hpp"
 
+#include "core/ids.hpp"
+
 namespace sb::store {
 
 namespace {
@@ -35,6 +37,21 @@ nlohmann::json or_null(const std::optional<T>& v) {
 }
 
 }  // namespace
+
+Message new_message(const Conversation& conversation, std::string direction, std::string status, int64_t now) {
+  Message m;
+  m.id = new_id("msg");
+  m.organization_id = conversation.organization_id;
+  m.workspace_id = conversation.workspace_id;
+  m.profile_id = conversation.profile_id;
+  m.conversation_id = conversation.id;
+  m.contact_id = conversation.contact_id;
+  m.direction = std::move(direction);
+  m.status = std::move(status);
+  m.created_at = now;
+  m.updated_at = now;
+  return m;
+}
 
 nlohmann::json to_json(const Message& m) {
   return {{"id", m.id},

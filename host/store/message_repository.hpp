@@ -8,6 +8,7 @@
 // Free functions take a Connection (compose inside one write job);
 // MessageRepository wraps them over a Database. Lookups by id filter on the
 // workspace; lookups by external id on the profile.
+#include "store/conversation_repository.hpp"
 #include "store/database.hpp"
 
 #include <nlohmann/json.hpp>
@@ -37,6 +38,10 @@ struct Message {
   int64_t created_at = 0;
   int64_t updated_at = 0;
 };
+
+// A new message in `conversation` (a fresh id, its tenant, profile and
+// contact taken from the conversation), created and updated at `now`.
+Message new_message(const Conversation& conversation, std::string direction, std::string status, int64_t now);
 
 // {"id","organization_id","workspace_id","profile_id","conversation_id",
 //  "contact_id","direction","external_id","type","text","payload","status",

@@ -87,3 +87,18 @@ TEST_CASE("serve refuses a configuration file with an unknown key, naming the ke
   CHECK(out.status != 0);
   CHECK(out.text.find("colour") != std::string::npos);
 }
+
+TEST_CASE("serve refuses storage settings that fail the storage plugin's schema, naming the setting", "[e2e][cli]") {
+  sb::test::TempDir dir;
+  {
+    FILE* f = fopen((dir / "bad.json").c_str(), "w");
+    fprintf(f, R"({"listen": "127.0.0.1:0", "data_dir": "%s", "storage": {"synchronous": "SOMETIMES"}})",
+            (dir / "data").c_str());
+    fclose(f);
+  }
+  const auto out = run("serve --config " + (dir / "bad.json").string());
+  INFO(out.text);
+  CHECK(out.status != 0);
+  CHECK(out.text.find("storage-sqlite") != std::string::npos);
+  CHECK(out.text.find("synchronous") != std::string::npos);
+}

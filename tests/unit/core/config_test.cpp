@@ -89,3 +89,18 @@ TEST_CASE("bad configuration is refused with a message naming the key and the fi
   CHECK_THROWS_AS(load_config(std::nullopt, env_of({{"SWITCHBOARD_LISTEN", "x"}})), Error);
   CHECK_THROWS_AS(load_config(std::nullopt, env_of({{"SWITCHBOARD_LOG_LEVEL", "chatty"}})), Error);
 }
+
+TEST_CASE("the storage plugin's settings pass through the config file as an object", "[core]") {
+  test::TempDir dir;
+  {
+    std::ofstream f(dir / "c.json");
+    f << R"({"storage": {"synchronous": "FULL"}})";
+  }
+  const Config c = load_config(dir / "c.json", env_of({}));
+  CHECK(c.storage["synchronous"] == "FULL");
+  {
+    std::ofstream f(dir / "bad.json");
+    f << R"({"storage": "FULL"})";
+  }
+  CHECK_THROWS_AS(load_config(dir / "bad.json", env_of({})), Error);
+}
