@@ -299,19 +299,17 @@ Outbox::BatchOutcome Outbox::send_batch(const std::string& profile_id) {
     const int64_t now = now_ms();
     std::vector<Claimed> claimed;
     for (store::OutboxRow& row : store::outbox::claim_due(c, profile_id, now, options_.batch_size)) {
-      auto message = store::messages::find(c, row.workspace_id, row.message_id);
-      std::optional<store::Contact> contact;
-      if (message) contact = store::contacts::find(c, row.workspace_id, message->contact_id);
-      if (!message || !contact) {
+      auto found = store::messages::find_with_phone(c, row.workspace_id, row.message_id);
+      if (!found) {
         const std::string error = "the message or its recipient no longer exists";
         store::outbox::mark_failed(c, row.id, row.attempts, error, now);
-        if (message) {
+        if (auto message = store::messages::find(c, row.workspace_id, row.message_id)) {
           store::messages::set_status(c, message->id, "failed", error, now);
           early_failures.push_back({*message, "failed", error});
         }
         continue;
       }
-      claimed.push_back({std::move(row), std::move(*message), contact->phone});
+      claimed.push_back({std::move(row), std::move(found->first), std::move(found->second)});
     }
     return claimed;
   });

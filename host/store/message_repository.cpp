@@ -83,6 +83,20 @@ void insert(Connection& c, const Message& m) {
        m.external_id, m.type, m.text, m.payload.dump(), m.status, m.error, m.handled, m.created_at, m.updated_at});
 }
 
+std::optional<std::pair<Message, std::string>> find_with_phone(Connection& c, const std::string& workspace_id,
+                                                               const std::string& id) {
+  // One query where find() + contacts::find() took two: the sender runs
+  // this for every message it claims.
+  static const std::string sql =
+      "SELECT m.id, m.organization_id, m.workspace_id, m.profile_id, m.conversation_id, m.contact_id, m.direction, "
+      "m.external_id, m.type, m.text, m.payload_json, m.status, m.error, m.handled, m.created_at, m.updated_at, "
+      "ct.phone AS phone FROM messages m JOIN contacts ct ON ct.id = m.contact_id AND ct.workspace_id = m.workspace_id "
+      "WHERE m.workspace_id = ? AND m.id = ?";
+  auto row = c.query_one(sql, {workspace_id, id});
+  if (!row) return std::nullopt;
+  return std::make_pair(from_row(*row), row->text("phone"));
+}
+
 std::optional<Message> find(Connection& c, const std::string& workspace_id, const std::string& id) {
   static const std::string sql = std::string(kSelect) + "WHERE workspace_id = ? AND id = ?";
   auto row = c.query_one(sql, {workspace_id, id});

@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace sb::store {
@@ -61,6 +62,10 @@ namespace messages {
 void insert(Connection& c, const Message& m);
 
 std::optional<Message> find(Connection& c, const std::string& workspace_id, const std::string& id);
+// The message and its contact's phone number, in one query; nullopt if
+// either is gone.
+std::optional<std::pair<Message, std::string>> find_with_phone(Connection& c, const std::string& workspace_id,
+                                                               const std::string& id);
 std::optional<Message> find_by_external_id(Connection& c, const std::string& profile_id,
                                            const std::string& external_id);
 
