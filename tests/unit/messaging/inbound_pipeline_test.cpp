@@ -1,5 +1,6 @@
 // The inbound pipeline, driven through the real sandbox channel's hook route
 // (and, for input the sandbox itself would refuse, through the event sink).
+#include "support/error_code.hpp"
 #include "core/error.hpp"
 #include "messaging_test_host.hpp"
 
@@ -11,6 +12,7 @@
 
 using nlohmann::json;
 using sb::ErrorCode;
+using sb::test::code_of;
 using sb::test::EventRecorder;
 using sb::test::MessagingHost;
 using sb::test::TempDir;
@@ -21,16 +23,6 @@ namespace {
 int64_t rows_written(MessagingHost& host) {
   return host.count("SELECT (SELECT COUNT(*) FROM messages) + (SELECT COUNT(*) FROM contacts) + "
                     "(SELECT COUNT(*) FROM conversations) AS n");
-}
-
-ErrorCode code_of(const std::function<void()>& fn) {
-  try {
-    fn();
-  } catch (const sb::Error& e) {
-    return e.code();
-  }
-  FAIL("expected an sb::Error");
-  return ErrorCode::internal;
 }
 
 }  // namespace

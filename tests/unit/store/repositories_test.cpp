@@ -1,4 +1,5 @@
 // Tenancy, profiles and plugin state over a real database.
+#include "support/error_code.hpp"
 #include "core/error.hpp"
 #include "store/plugin_state_store.hpp"
 #include "store/profile_repository.hpp"
@@ -8,22 +9,13 @@
 #include <catch2/catch.hpp>
 
 using sb::ErrorCode;
+using sb::test::code_of;
 using sb::store::Connection;
 using sb::store::Organization;
 using sb::store::Profile;
 using sb::store::Workspace;
 
 namespace {
-
-ErrorCode code_of(const std::function<void()>& fn) {
-  try {
-    fn();
-  } catch (const sb::Error& e) {
-    return e.code();
-  }
-  FAIL("expected an sb::Error");
-  return ErrorCode::internal;
-}
 
 struct Seeded {
   Organization org;

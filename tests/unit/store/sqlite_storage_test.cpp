@@ -1,5 +1,6 @@
 // The storage-sqlite plugin as the host sees it: through the registry and a
 // store::Connection.
+#include "support/error_code.hpp"
 #include "core/error.hpp"
 #include "plugins/plugin_error.hpp"
 #include "store_test_host.hpp"
@@ -10,21 +11,9 @@
 #include <string>
 
 using sb::ErrorCode;
+using sb::test::code_of;
 using sb::store::Connection;
 
-namespace {
-
-ErrorCode code_of(const std::function<void()>& fn) {
-  try {
-    fn();
-  } catch (const sb::Error& e) {
-    return e.code();
-  }
-  FAIL("expected an sb::Error");
-  return ErrorCode::internal;
-}
-
-}  // namespace
 
 TEST_CASE("storage-sqlite opens its file in WAL mode with foreign keys on, creating the directory",
           "[store][sqlite]") {
