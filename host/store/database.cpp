@@ -209,6 +209,11 @@ std::vector<Database::Pending> Database::run_group(std::vector<Pending> batch) {
   return {};
 }
 
+size_t Database::queued_writes() const {
+  std::lock_guard<std::mutex> lock(queue_mu_);
+  return queue_.size();
+}
+
 Database::WriteStats Database::write_stats() const {
   WriteStats s;
   s.jobs = stat_jobs_.load(std::memory_order_relaxed);

@@ -189,6 +189,8 @@ class Database {
     uint64_t largest_group = 0;
   };
   WriteStats write_stats() const;
+  // Write jobs waiting for the writer thread right now.
+  size_t queued_writes() const;
 
  private:
   // A write job runs on the writer thread and returns what to do after
@@ -224,7 +226,7 @@ class Database {
   // they have not run and go into the next group.
   std::vector<Pending> run_group(std::vector<Pending> batch);
   std::string dialect_;  // read once at open(): the writer belongs to its thread
-  std::mutex queue_mu_;
+  mutable std::mutex queue_mu_;
   std::condition_variable queue_cv_;
   std::deque<Pending> queue_;
   bool stopping_ = false;

@@ -22,7 +22,15 @@ using namespace std::chrono_literals;
 namespace {
 
 // Long enough for threads started just before to have queued their writes.
-constexpr auto kLetWritersQueue = 300ms;
+// Waits until `n` write jobs wait for the (gated) writer, however slowly
+// their threads start on a loaded machine.
+void wait_until_queued(Database& db, size_t n) {
+  const auto deadline = std::chrono::steady_clock::now() + 30s;
+  while (db.queued_writes() < n && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(1ms);
+  }
+  REQUIRE(db.queued_writes() == n);
+}
 
 void create_items_table(Database& db) {
   db.write([](Connection& c) { c.exec("CREATE TABLE items (id TEXT PRIMARY KEY, n INTEGER NOT NULL)"); });
@@ -177,7 +185,7 @@ TEST_CASE("a unique violation fails only its own job, not the others of its grou
   auto before = insert("before");
   auto duplicate = insert("taken");
   auto after = insert("after");
-  std::this_thread::sleep_for(kLetWritersQueue);
+  wait_until_queued(*db, 3);
   gate.release();
 
   const uint64_t group = before.get();
@@ -212,7 +220,7 @@ TEST_CASE("when a group's COMMIT fails, every job of the group fails and nothing
   auto orphan = std::async(std::launch::async, [&] {
     db->write([](Connection& c) { c.execute("INSERT INTO children VALUES (?, ?)", {"orphan", "nobody"}); });
   });
-  std::this_thread::sleep_for(kLetWritersQueue);
+  wait_until_queued(*db, 2);
   const auto failed_before = db->write_stats().failed_commits;
   gate.release();
 
@@ -276,7 +284,7 @@ TEST_CASE("writes queued while the writer is busy are committed together, at mos
       db->write([i](Connection& c) { c.execute("INSERT INTO items VALUES (?, ?)", {std::to_string(i), i}); });
     }));
   }
-  std::this_thread::sleep_for(kLetWritersQueue);
+  wait_until_queued(*db, 12);
   gate.release();
   for (auto& w : writes) w.get();
 
