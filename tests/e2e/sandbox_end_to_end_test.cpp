@@ -1,5 +1,6 @@
 // End to end through a real `switchboard serve` process on a free loopback
 // port: real plugins loaded from disk, a real SQLite file, real HTTP.
+#include "support/eventually.hpp"
 #include "support/host_process.hpp"
 #include "support/temp_dir.hpp"
 
@@ -13,6 +14,9 @@
 #include <set>
 #include <thread>
 
+using sb::test::eventually;
+
+constexpr std::chrono::seconds kHostWait{15};  // a real process on a shared 2-core machine
 using sb::test::HostProcess;
 using sb::test::TempDir;
 using nlohmann::json;
@@ -30,17 +34,6 @@ json outbound(httplib::Client& c) {
   REQUIRE(res);
   REQUIRE(res->status == 200);
   return json::parse(res->body)["messages"];
-}
-
-// Polls `pred` every 20 ms for up to `ms`.
-template <class Pred>
-bool eventually(Pred pred, int ms = 15000) {
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (pred()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  return pred();
 }
 
 void require_error_shape(const httplib::Result& res, int status, const std::string& code) {
@@ -85,13 +78,13 @@ TEST_CASE("an inbound message is stored once even when delivered twice, and the 
   REQUIRE(eventually([&] {
     const auto out = outbound(*c);
     return out.size() == 1 && out[0]["status"] == "read";
-  }));
+  }, kHostWait));
   const auto out = outbound(*c);
   CHECK(out[0]["text"] == "pong");
   CHECK(out[0]["to"] == "+15551234567");
   REQUIRE(eventually([&] {
     return count(host.db_path(), "SELECT COUNT(*) FROM messages WHERE direction = 'out' AND status = 'read'") == 1;
-  }));
+  }, kHostWait));
   // A message without the keyword gets no reply.
   auto other = sb::test::post_inbound(*c, {{"from", "+15551234567"}, {"text", "hello"}});
   REQUIRE(other);
@@ -181,7 +174,7 @@ TEST_CASE("kill -9 mid-stream loses no acknowledged message, stores none twice, 
   REQUIRE(eventually([&] {
     std::lock_guard lock(mu);
     return acknowledged.size() >= 300;
-  }));
+  }, kHostWait));
   host.kill9();
   stop.store(true);
   for (auto& s : senders) s.join();
@@ -212,7 +205,7 @@ TEST_CASE("kill -9 mid-stream loses no acknowledged message, stores none twice, 
         return count(host.db_path(), "SELECT COUNT(*) FROM messages WHERE direction = 'out' AND status <> 'queued'") ==
                inbound;
       },
-      30000));
+      std::chrono::seconds(30)));
   CHECK(count(host.db_path(), "SELECT COUNT(*) FROM messages WHERE direction = 'out'") == inbound);
   CHECK(count(host.db_path(), "SELECT COUNT(*) FROM messages WHERE direction = 'in' AND handled = 0") == 0);
   host.stop();

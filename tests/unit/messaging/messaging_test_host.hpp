@@ -5,6 +5,7 @@
 // Destroy one MessagingHost and build another over the same directory to
 // simulate a restart. Members are destroyed in reverse order: Messaging
 // first (sessions, then their routes), the scheduler last.
+#include "support/eventually.hpp"
 #include "core/event_bus.hpp"
 #include "core/ids.hpp"
 #include "core/scheduler.hpp"
@@ -40,17 +41,6 @@ inline messaging::MessagingOptions fast_messaging_options() {
   o.outbox.max_attempts = 5;
   o.housekeeping_interval = std::chrono::milliseconds(0);
   return o;
-}
-
-// Polls `done` until it holds or `timeout` passes; returns its last answer.
-inline bool eventually(const std::function<bool()>& done,
-                       std::chrono::milliseconds timeout = std::chrono::milliseconds(10000)) {
-  const auto until = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < until) {
-    if (done()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  return done();
 }
 
 // Records every event of some types published on a bus.
