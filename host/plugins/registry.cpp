@@ -250,27 +250,32 @@ const Manifest* PluginRegistry::manifest(const std::string& plugin_id) const {
   return nullptr;
 }
 
-const PluginRegistry::Loaded& PluginRegistry::require(const std::string& plugin_id, PluginKind kind) const {
+const PluginRegistry::Loaded& PluginRegistry::find_loaded(const std::string& plugin_id) const {
   for (const auto& p : plugins_) {
     if (p->info.id != plugin_id) continue;
     if (!p->info.loaded) {
       throw Error(ErrorCode::not_found, "plugin " + plugin_id + " is not loaded: " + p->info.error);
-    }
-    if (p->manifest->kind != kind) {
-      throw Error(ErrorCode::invalid_argument, "plugin " + plugin_id + " is a " +
-                                                   std::string(to_string(p->manifest->kind)) + " plugin, not a " +
-                                                   std::string(to_string(kind)) + " plugin");
     }
     return *p;
   }
   throw Error(ErrorCode::not_found, "no plugin with id \"" + plugin_id + "\" was found in the plugin path");
 }
 
+const PluginRegistry::Loaded& PluginRegistry::require(const std::string& plugin_id, PluginKind kind) const {
+  const Loaded& p = find_loaded(plugin_id);
+  if (p.manifest->kind != kind) {
+    throw Error(ErrorCode::invalid_argument, "plugin " + plugin_id + " is a " +
+                                                 std::string(to_string(p.manifest->kind)) + " plugin, not a " +
+                                                 std::string(to_string(kind)) + " plugin");
+  }
+  return p;
+}
+
 namespace {
 
 template <class Table>
-void create_instance(HostServices& services, const Manifest& manifest, const Table* table, PluginInstance& inst,
-                     sb_host_ctx*& ctx, void*& handle, const nlohmann::json& config, const std::string& instance_id) {
+void create_instance(HostServices& services, const Manifest& manifest, const Table* table, sb_host_ctx*& ctx,
+                     void*& handle, const nlohmann::json& config, const std::string& instance_id) {
   const std::string text = config.dump();
   ctx = services.make_context(manifest.id, instance_id, config, manifest.config_schema);
   HostServices::begin_call();
@@ -287,7 +292,6 @@ void create_instance(HostServices& services, const Manifest& manifest, const Tab
     throw PluginError(status == SB_OK ? SB_ERR_INTERNAL : status, manifest.id,
                       "plugin " + manifest.id + " could not create instance \"" + instance_id + "\": " + message);
   }
-  (void)inst;
 }
 
 }  // namespace
@@ -302,7 +306,7 @@ std::unique_ptr<Instance> PluginRegistry::create_typed(PluginKind kind, const st
       new Instance(services_, p.library, plugin_id, instance_id, validated, p.manifest->config_schema));
   inst->api_ = table;
   inst->destroy_ = table->destroy;
-  create_instance(services_, *p.manifest, table, *inst, inst->ctx_, inst->handle_, validated, instance_id);
+  create_instance(services_, *p.manifest, table, inst->ctx_, inst->handle_, validated, instance_id);
   spdlog::debug("created {} instance {} with config {}", plugin_id, instance_id,
                 redact_config(validated, p.manifest->config_schema).dump());
   return inst;
@@ -351,29 +355,25 @@ class GenericInstance : public PluginInstance {
 }  // namespace
 
 nlohmann::json PluginRegistry::probe(const std::string& plugin_id, const nlohmann::json& config) {
-  const Manifest* m = manifest(plugin_id);
-  if (!m) {
-    for (const auto& p : plugins_) {
-      if (p->info.id == plugin_id) require(plugin_id, p->manifest ? p->manifest->kind : PluginKind::channel);
-    }
-    throw Error(ErrorCode::not_found, "no plugin with id \"" + plugin_id + "\" was found in the plugin path");
-  }
-  nlohmann::json report = {{"plugin", plugin_id}, {"kind", to_string(m->kind)}};
-  if (m->kind == PluginKind::channel) {
+  const Loaded& p = find_loaded(plugin_id);
+  const Manifest& m = *p.manifest;
+  nlohmann::json report = {{"plugin", plugin_id}, {"kind", to_string(m.kind)}};
+  if (m.kind == PluginKind::channel) {
     auto channel = create_channel(plugin_id, "probe", config);
     report["status"] = channel->status();
     report["capabilities"] = channel->capabilities();
-  } else if (m->kind == PluginKind::storage) {
+  } else if (m.kind == PluginKind::storage) {
     auto conn = create_storage(plugin_id, "probe", config);
-    report["dialect"] = std::string(conn->api()->dialect(conn->handle()).data, conn->api()->dialect(conn->handle()).len);
+    const sb_str dialect = conn->api()->dialect(conn->handle());
+    report["dialect"] = std::string(dialect.data, dialect.len);
   } else {
-    const Loaded& p = require(plugin_id, m->kind);
-    const nlohmann::json validated = validate_plugin_config(*m, config);
+    // Kinds without a wrapper yet: create and destroy through the common head.
+    const nlohmann::json validated = validate_plugin_config(m, config);
     auto table = static_cast<const CommonTableHead*>(p.descriptor->table);
-    auto inst = std::make_unique<GenericInstance>(services_, p.library, plugin_id, "probe", validated, m->config_schema);
+    auto inst = std::make_unique<GenericInstance>(services_, p.library, plugin_id, "probe", validated, m.config_schema);
     sb_host_ctx* ctx = nullptr;
     void* handle = nullptr;
-    create_instance(services_, *m, table, *inst, ctx, handle, validated, "probe");
+    create_instance(services_, m, table, ctx, handle, validated, "probe");
     inst->adopt(ctx, handle, table->destroy);
   }
   report["created"] = true;

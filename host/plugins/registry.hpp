@@ -126,6 +126,9 @@ class PluginRegistry {
 
  private:
   struct Loaded;
+  // The loaded plugin `plugin_id`; throws not_found naming why it is not.
+  const Loaded& find_loaded(const std::string& plugin_id) const;
+  // The same, also of kind `kind` (invalid_argument otherwise).
   const Loaded& require(const std::string& plugin_id, PluginKind kind) const;
   // Validates `config`, creates the plugin's instance and wraps it in
   // Instance, whose kind table is Table.
