@@ -143,8 +143,13 @@ TEST_CASE("bad inbound input is refused with a clear error and nothing is writte
     CHECK(refused(json::array()) == ErrorCode::invalid_argument);
     CHECK(refused(good, "message.teleported") == ErrorCode::invalid_argument);
     CHECK(refused(good, "message.inbound", "nobody") == ErrorCode::not_found);
-    // A plugin speaks only for its own profiles.
+    // A plugin speaks only for its own profiles, for every kind of event
+    // (receipts go through the pipeline's cache of profile identities).
     CHECK(refused(good, "message.inbound", "other") == ErrorCode::not_found);
+    const json receipt = {{"external_id", "x1"}, {"status", "read"}};
+    CHECK(refused(receipt, "message.status", "other") == ErrorCode::not_found);
+    CHECK(refused(receipt, "message.status", "p1", "messaging-flaky-channel") == ErrorCode::not_found);
+    CHECK(refused({{"status", "CONNECTED"}}, "session.status", "other") == ErrorCode::not_found);
 
     try {
       e = good;
