@@ -1,0 +1,57 @@
+#pragma once
+// Cron schedules in a workspace's IANA time zone.
+//
+// Syntax: five fields, minute hour day-of-month month day-of-week, each `*`,
+// a number, a range `a-b`, a list `a,b,c`, a step `*/n` or `a-b/n`; months
+// may be JAN..DEC and weekdays SUN..SAT (case-insensitive), weekday 0 and 7
+// both Sunday. As in Vixie cron, when both day-of-month and day-of-week are
+// restricted a day matching either fires. Also @hourly, @daily, @weekly,
+// @monthly, @yearly.
+//
+// Times are evaluated as local wall-clock times in the zone: a time skipped
+// by a DST jump does not fire that day; a time repeated by a DST fall-back
+// fires once (at its first occurrence).
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace sb::flows {
+
+class CronSchedule {
+ public:
+  // Throws sb::Error(invalid_argument) naming the bad field
+  // ("cron: hour '25' is out of range 0-23").
+  static CronSchedule parse(std::string_view expression);
+
+  // The first firing time strictly after `after_ms` (epoch ms) in time zone
+  // `timezone` (IANA name; throws invalid_argument for an unknown zone), as
+  // epoch ms; nullopt if none within the next 5 years.
+  std::optional<int64_t> next_after(int64_t after_ms, const std::string& timezone) const;
+
+  const std::string& expression() const { return expression_; }
+
+ private:
+  std::string expression_;
+  uint64_t minutes_ = 0;  // bit i: minute i
+  uint32_t hours_ = 0;
+  uint32_t days_ = 0;     // bit d: day of month d (1..31)
+  uint16_t months_ = 0;   // bit m: month m (1..12)
+  uint8_t weekdays_ = 0;  // bit w: weekday w (0 = Sunday)
+  bool days_restricted_ = false, weekdays_restricted_ = false;
+};
+
+// True when `timezone` names a zone in the system's tz database.
+bool is_valid_timezone(const std::string& timezone);
+
+// A moment as the wall clock of a time zone shows it.
+struct LocalTime {
+  int year, month, day, hour, minute, second;
+  int weekday;  // 1 = Monday .. 7 = Sunday (ISO)
+  int64_t utc_offset_seconds;
+};
+// Throws sb::Error(invalid_argument) for an unknown zone.
+LocalTime local_time(int64_t epoch_ms, const std::string& timezone);
+
+}  // namespace sb::flows
