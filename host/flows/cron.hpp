@@ -4,13 +4,19 @@
 // Syntax: five fields, minute hour day-of-month month day-of-week, each `*`,
 // a number, a range `a-b`, a list `a,b,c`, a step `*/n` or `a-b/n`; months
 // may be JAN..DEC and weekdays SUN..SAT (case-insensitive), weekday 0 and 7
-// both Sunday. As in Vixie cron, when both day-of-month and day-of-week are
-// restricted a day matching either fires. Also @hourly, @daily, @weekly,
-// @monthly, @yearly.
+// both Sunday (and "FRI-SUN" ends at 7); `a/n` means `a-max/n`. As in Vixie
+// cron, when both day-of-month and day-of-week are restricted (do not start
+// with `*`) a day matching either fires; otherwise a day must match both.
+// Also @hourly, @daily, @midnight, @weekly, @monthly, @yearly, @annually.
 //
 // Times are evaluated as local wall-clock times in the zone: a time skipped
 // by a DST jump does not fire that day; a time repeated by a DST fall-back
 // fires once (at its first occurrence).
+//
+// Zones come from the system tz database (/usr/share/zoneinfo, package
+// tzdata), read once on first use; every function here is thread-safe. The
+// zoneinfo files list transitions up to 2037, so later DST changes are not
+// known (times after 2037 use the zone's last listed offset).
 #include <chrono>
 #include <cstdint>
 #include <optional>
@@ -26,8 +32,8 @@ class CronSchedule {
   static CronSchedule parse(std::string_view expression);
 
   // The first firing time strictly after `after_ms` (epoch ms) in time zone
-  // `timezone` (IANA name; throws invalid_argument for an unknown zone), as
-  // epoch ms; nullopt if none within the next 5 years.
+  // `timezone` (IANA name; throws invalid_argument "unknown time zone 'X'"),
+  // as epoch ms; nullopt if none within the next 5 years (5 * 366 days).
   std::optional<int64_t> next_after(int64_t after_ms, const std::string& timezone) const;
 
   const std::string& expression() const { return expression_; }
