@@ -1,0 +1,4 @@
+-- end: ends the execution.
+return function(ctx, config)
+  return nil
+end
