@@ -5,7 +5,9 @@
 // host/store/migrations/003_flows.sql.
 //
 // Every function runs inside the caller's job on `c` (a write job for the
-// writes) and filters on workspace where it takes one.
+// writes) and filters on workspace where it takes one. JSON that cannot be
+// stored (text that is not UTF-8, as Lua strings may hold) is refused with
+// sb::Error(invalid_argument).
 #include "store/database.hpp"
 
 #include <nlohmann/json.hpp>
@@ -44,11 +46,14 @@ nlohmann::json to_json(const ExecutionRecord& execution);
 
 namespace executions {
 
+// Inserts `e` as given (id, version and times included). Its revision must
+// have been saved first (flow_revisions::save): the row references it.
+// invalid_argument for an unknown status or a missing revision.
 void insert(store::Connection& c, const ExecutionRecord& e);
 // Writes every mutable field of `e` (status, wait, deadline, state, steps,
 // error, updated_at, finished_at) if the row still has version
 // `expected_version`, and sets version = expected_version + 1. False when
-// the row changed meanwhile (nothing written).
+// the row changed meanwhile, or is not in e.workspace_id (nothing written).
 bool update(store::Connection& c, const ExecutionRecord& e, int64_t expected_version);
 std::optional<ExecutionRecord> find(store::Connection& c, const std::string& workspace_id, const std::string& id);
 // The execution of this conversation waiting for a reply, if any (the most
@@ -97,6 +102,8 @@ void remove(store::Connection& c, const std::string& workspace_id, const std::st
 namespace flow_schedules {
 // When the schedule trigger of (workspace, flow) fires next, as last stored.
 std::optional<int64_t> next_at(store::Connection& c, const std::string& workspace_id, const std::string& flow_id);
+// Inserts or replaces; the row's organization is the workspace's.
+// not_found for an unknown workspace.
 void set_next_at(store::Connection& c, const std::string& workspace_id, const std::string& flow_id,
                  const std::string& cron, int64_t next_at, int64_t now);
 }  // namespace flow_schedules
@@ -104,20 +111,24 @@ void set_next_at(store::Connection& c, const std::string& workspace_id, const st
 // Changes flows make to contacts and conversations.
 namespace flow_effects {
 // Adds / removes `tag` in contacts.tags_json (kept sorted and unique).
-// Returns true when the tags changed. not_found for an unknown contact.
+// Returns true when the tags changed (updated_at is set to `now` only
+// then). not_found for an unknown contact, invalid_argument for an empty tag.
 bool add_tag(store::Connection& c, const std::string& workspace_id, const std::string& contact_id,
              const std::string& tag, int64_t now);
 bool remove_tag(store::Connection& c, const std::string& workspace_id, const std::string& contact_id,
                 const std::string& tag, int64_t now);
 // Sets conversations.mode ("bot" | "human"); returns the previous mode.
-// not_found for an unknown conversation.
+// not_found for an unknown conversation, invalid_argument for another mode.
 std::string set_mode(store::Connection& c, const std::string& workspace_id, const std::string& conversation_id,
                      const std::string& mode, int64_t now);
-// Sets conversations.status ("open" | "pending" | "resolved").
+// Sets conversations.status ("open" | "pending" | "resolved"). not_found for
+// an unknown conversation, invalid_argument for another status, conflict
+// when reopening it while another conversation of the same (profile,
+// contact) is active.
 void set_status(store::Connection& c, const std::string& workspace_id, const std::string& conversation_id,
                 const std::string& status, int64_t now);
 // Contacts of a workspace carrying `tag`, with their ids (for schedule
-// triggers with a tag), `limit` per page after `after_id`.
+// triggers with a tag), in id order, `limit` per page after `after_id`.
 std::vector<std::string> contacts_with_tag(store::Connection& c, const std::string& workspace_id,
                                            const std::string& tag, int64_t limit, const std::string& after_id = "");
 }  // namespace flow_effects

@@ -2,7 +2,7 @@
 #include "core/error.hpp"
 #include "store/migration.hpp"
 #include "store/migrator.hpp"
-#include "store_test_host.hpp"
+#include "support/store_test_host.hpp"
 
 #include <catch2/catch.hpp>
 

@@ -4,7 +4,7 @@
 #include "store/plugin_state_store.hpp"
 #include "store/profile_repository.hpp"
 #include "store/tenancy_repository.hpp"
-#include "store_test_host.hpp"
+#include "support/store_test_host.hpp"
 
 #include <catch2/catch.hpp>
 

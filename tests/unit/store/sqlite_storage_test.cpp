@@ -3,7 +3,7 @@
 #include "support/error_code.hpp"
 #include "core/error.hpp"
 #include "plugins/plugin_error.hpp"
-#include "store_test_host.hpp"
+#include "support/store_test_host.hpp"
 
 #include <catch2/catch.hpp>
 

@@ -1,8 +1,8 @@
 #pragma once
-// A host for store tests: the real storage-sqlite plugin loaded from the
-// build tree, and a fresh directory for database files. Members are
-// destroyed in reverse order (registry before scheduler); a test destroys
-// its Database before the fixture goes.
+// A host for tests over a real database (store, flows, ...): the real
+// storage-sqlite plugin loaded from the build tree, and a fresh directory
+// for database files. Members are destroyed in reverse order (registry
+// before scheduler); a test destroys its Database before the fixture goes.
 #include "core/scheduler.hpp"
 #include "plugins/host_services.hpp"
 #include "plugins/registry.hpp"
