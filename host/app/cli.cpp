@@ -1,6 +1,7 @@
 #include "app/cli.hpp"
 
 #include "app/application.hpp"
+#include "app/flow_commands.hpp"
 #include "core/config.hpp"
 #include "core/error.hpp"
 #include "core/log.hpp"
@@ -159,6 +160,8 @@ int plugins_check(const Args& args) {
 
 int run_cli(int argc, char** argv) {
   try {
+    // The flow subcommands parse their own options.
+    if (argc > 1 && std::string(argv[1]) == "flow") return run_flow_command({argv + 2, argv + argc});
     const Args args = parse_args(argc, argv);
     const std::string command = args.positional.empty() ? "help" : args.positional[0];
     if (command == "serve") return serve(args);
@@ -173,7 +176,9 @@ int run_cli(int argc, char** argv) {
       return 0;
     }
     if (command == "help") {
-      std::fputs(kUsage, stdout);
+      std::string usage = kUsage;
+      usage.insert(usage.find("  switchboard version"), kFlowUsage);
+      std::fputs(usage.c_str(), stdout);
       return 0;
     }
     throw Error(ErrorCode::invalid_argument, "unknown command `" + command + "` (see `switchboard help`)");

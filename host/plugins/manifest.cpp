@@ -1,13 +1,9 @@
 #include "plugins/manifest.hpp"
 
 #include "core/error.hpp"
+#include "core/json_schema.hpp"
 
 #include <switchboard/plugin.h>
-#include <valijson/adapters/nlohmann_json_adapter.hpp>
-#include <valijson/schema.hpp>
-#include <valijson/schema_parser.hpp>
-#include <valijson/validation_results.hpp>
-#include <valijson/validator.hpp>
 
 #include <fstream>
 #include <regex>
@@ -56,66 +52,10 @@ std::string format_abi(uint32_t abi) {
 
 namespace {
 
-// Objects in a config schema are closed unless the schema says otherwise:
-// a typo in a config key is an error, not a silently ignored setting.
-nlohmann::json close_objects(nlohmann::json schema) {
-  if (!schema.is_object()) return schema;
-  if (schema.contains("properties") && !schema.contains("additionalProperties")) {
-    schema["additionalProperties"] = false;
-  }
-  if (auto it = schema.find("properties"); it != schema.end() && it->is_object()) {
-    for (auto& [key, sub] : it->items()) sub = close_objects(sub);
-  }
-  if (auto it = schema.find("items"); it != schema.end()) *it = close_objects(*it);
-  return schema;
-}
-
-// Fills "default" values of missing properties, recursing into objects present.
-void fill_defaults(nlohmann::json& value, const nlohmann::json& schema) {
-  if (!value.is_object() || !schema.is_object()) return;
-  const auto props = schema.find("properties");
-  if (props == schema.end() || !props->is_object()) return;
-  for (const auto& [key, sub] : props->items()) {
-    if (!sub.is_object()) continue;
-    if (!value.contains(key)) {
-      if (auto d = sub.find("default"); d != sub.end()) value[key] = *d;
-    }
-    if (value.contains(key)) fill_defaults(value[key], sub);
-  }
-}
-
-std::string join_context(const std::vector<std::string>& context) {
-  std::string out;
-  for (const auto& part : context) {
-    if (part == "<root>") continue;
-    out += part;
-  }
-  return out.empty() ? "/" : out;
-}
-
-std::vector<std::string> validate(const nlohmann::json& schema_doc, const nlohmann::json& doc) {
-  valijson::Schema schema;
-  valijson::SchemaParser parser;
-  valijson::adapters::NlohmannJsonAdapter schema_adapter(schema_doc);
-  parser.populateSchema(schema_adapter, schema);
-  valijson::Validator validator;
-  valijson::ValidationResults results;
-  valijson::adapters::NlohmannJsonAdapter target(doc);
+std::vector<std::string> validate(const JsonSchema& schema, const nlohmann::json& doc) {
   std::vector<std::string> problems;
-  if (!validator.validate(schema, target, &results)) {
-    valijson::ValidationResults::Error error;
-    while (results.popError(error)) {
-      problems.push_back(join_context(error.context) + ": " + error.description);
-    }
-  }
+  for (const auto& v : schema.validate(doc)) problems.push_back((v.path.empty() ? "/" : v.path) + ": " + v.message);
   return problems;
-}
-
-void check_schema_parses(const nlohmann::json& schema_doc) {
-  valijson::Schema schema;
-  valijson::SchemaParser parser;
-  valijson::adapters::NlohmannJsonAdapter adapter(schema_doc);
-  parser.populateSchema(adapter, schema);
 }
 
 }  // namespace
@@ -188,10 +128,10 @@ Manifest read_manifest(const std::filesystem::path& file) {
     problems.push_back("\"config\" must be a JSON Schema object with \"type\": \"object\"");
   } else {
     try {
-      check_schema_parses(*config);
+      JsonSchema{*config};  // compiles it, to refuse a broken schema now
       m.config_schema = *config;
     } catch (const std::exception& e) {
-      problems.push_back(std::string("\"config\" is not a usable JSON Schema: ") + e.what());
+      problems.push_back(std::string("\"config\" is ") + e.what());
     }
   }
   if (!problems.empty()) {
@@ -207,8 +147,8 @@ nlohmann::json validate_plugin_config(const Manifest& manifest, const nlohmann::
     throw Error(ErrorCode::invalid_argument, "plugin " + manifest.id + ": the configuration must be a JSON object");
   }
   nlohmann::json filled = config;
-  fill_defaults(filled, manifest.config_schema);
-  const auto problems = validate(close_objects(manifest.config_schema), filled);
+  fill_schema_defaults(filled, manifest.config_schema);
+  const auto problems = validate(JsonSchema(close_schema_objects(manifest.config_schema)), filled);
   if (!problems.empty()) {
     std::string message = "plugin " + manifest.id + ": invalid configuration: ";
     for (size_t i = 0; i < problems.size(); ++i) message += (i ? "; " : "") + problems[i];
