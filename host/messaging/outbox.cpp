@@ -139,6 +139,7 @@ EnqueuedMessage Outbox::enqueue(store::Connection& c, const store::Conversation&
   const int64_t now = now_ms();
 
   store::Message m = store::new_message(conversation, "out", "queued", now);
+  if (!out.message_id.empty()) m.id = out.message_id;
   m.type = out.type;
   if (!out.text.empty()) m.text = out.text;
   m.payload = out.payload;

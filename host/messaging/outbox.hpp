@@ -69,6 +69,7 @@ struct OutgoingMessage {
   std::string type = "text";
   std::string text;
   nlohmann::json payload = nlohmann::json::object();  // type-specific fields, sent along
+  std::string message_id;  // the id to store the message under; empty: a new one
 };
 
 struct EnqueuedMessage {

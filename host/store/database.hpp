@@ -166,6 +166,18 @@ class Database {
     return future.get();
   }
 
+  // Runs `fn(Connection&)` on the writer thread like write(), without
+  // waiting: `done(nullptr)` is called once the group committed, or
+  // `done(error)` when `fn` threw or the commit failed. `done` runs on the
+  // writer thread, so it must be quick and must not call write().
+  void write_async(std::function<void(Connection&)> fn, std::function<void(std::exception_ptr)> done) {
+    auto shared_done = std::make_shared<std::function<void(std::exception_ptr)>>(std::move(done));
+    enqueue([fn = std::move(fn), shared_done](Connection& c) -> std::function<void()> {
+      fn(c);
+      return [shared_done] { (*shared_done)(nullptr); };
+    }, [shared_done](std::exception_ptr e) { (*shared_done)(e); });
+  }
+
   // Runs `fn(Connection&)` on a pooled reader connection on this thread;
   // waits while every reader is in use. A reader sees committed data only:
   // inside a write job, read through the job's Connection instead.
