@@ -1,0 +1,24 @@
+#pragma once
+// Which flow an inbound message starts (docs/flows.md, "Which flow gets a
+// message"): keyword triggers by priority, then match kind (exact,
+// starts_with, contains, regex), then flow id; then message triggers by
+// priority, then flow id. Flows whose trigger lists `profiles` only see
+// messages of those profiles.
+#include "flows/flow_definition.hpp"
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace sb::flows {
+
+// The flow `text` on `profile_id` starts among `flows`, or nullptr.
+FlowPtr match_message_trigger(const std::vector<FlowPtr>& flows, const std::string& profile_id,
+                              std::string_view text);
+
+// Flows with an event trigger for `event` ("contact.tagged", ...); for
+// contact.tagged only those without a `tag` or with this `tag`.
+std::vector<FlowPtr> match_event_trigger(const std::vector<FlowPtr>& flows, const std::string& event,
+                                         const std::string& tag = "");
+
+}  // namespace sb::flows
