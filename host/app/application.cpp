@@ -6,6 +6,9 @@
 #include "core/ids.hpp"
 #include "core/log.hpp"
 #include "core/scheduler.hpp"
+#include "flows/embedded_files.hpp"
+#include "flows/flow_library.hpp"
+#include "flows/flow_runtime.hpp"
 #include "messaging/messaging.hpp"
 #include "plugins/registry.hpp"
 #include "store/database.hpp"
@@ -15,6 +18,7 @@
 
 #include <csignal>
 #include <filesystem>
+#include <fstream>
 
 namespace sb::app {
 namespace {
@@ -24,8 +28,8 @@ constexpr const char* kDemoWorkspace = "demo";
 constexpr const char* kDemoProfile = "demo";
 
 // The demo tenant: organization and workspace "demo" and the sandbox profile
-// "demo", whose built-in auto-reply answers "ping" with "pong". Rows that
-// exist are left as they are, so an operator's edits survive restarts.
+// "demo". Rows that exist are left as they are, so an operator's edits
+// survive restarts. Its flows are seeded by seed_demo_flows().
 void seed_demo(store::Database& db) {
   db.write([](store::Connection& c) {
     const int64_t now = now_ms();
@@ -37,11 +41,39 @@ void seed_demo(store::Database& db) {
         {kDemoWorkspace, kDemoOrganization, "Demo workspace", now});
     c.execute(
         "INSERT INTO profiles (id, organization_id, workspace_id, name, channel_plugin, config_json, status, "
-        "auto_reply_json, created_at, updated_at) VALUES (?, ?, ?, ?, 'channel-sandbox', '{}', 'DISCONNECTED', ?, ?, ?) "
+        "created_at, updated_at) VALUES (?, ?, ?, ?, 'channel-sandbox', '{}', 'DISCONNECTED', ?, ?) "
         "ON CONFLICT DO NOTHING",
-        {kDemoProfile, kDemoOrganization, kDemoWorkspace, "Demo sandbox number",
-         R"([{"keyword":"ping","reply":"pong"}])", now, now});
+        {kDemoProfile, kDemoOrganization, kDemoWorkspace, "Demo sandbox number", now, now});
   });
+}
+
+// The demo workspace's flows, written into <flows_dir>/demo/ when that
+// folder does not exist yet (an operator's edits and deletions survive):
+// the welcome menu (examples/flows/welcome-menu.flow.json, embedded), which
+// answers any message, and "ping", which answers ping with pong.
+void seed_demo_flows(const std::filesystem::path& flows_dir) {
+  const auto dir = flows_dir / kDemoWorkspace;
+  if (std::filesystem::exists(dir)) return;
+  std::filesystem::create_directories(dir);
+  for (const auto& file : flows::embedded_flow_files()) {
+    if (file.path == "../examples/flows/welcome-menu.flow.json") {
+      std::ofstream(dir / "welcome-menu.flow.json") << file.content;
+    }
+  }
+  std::ofstream(dir / "ping.flow.json") << R"({
+  "schema": "switchboard.flow/1",
+  "id": "ping",
+  "rev": 1,
+  "name": "Ping",
+  "trigger": {"type": "keyword", "keywords": ["ping"], "match": "contains"},
+  "start": "pong",
+  "nodes": [
+    {"id": "pong", "type": "send_text", "typeVersion": 1, "name": "Pong", "config": {"text": "pong"},
+     "ui": {"x": 0, "y": 0}}
+  ],
+  "edges": []
+}
+)";
 }
 
 std::atomic<int> g_signal{0};
@@ -56,6 +88,8 @@ struct Application::Rooms {
   std::unique_ptr<plugins::PluginRegistry> registry;
   std::unique_ptr<store::Database> db;
   std::unique_ptr<store::PluginStateStore> state;
+  std::unique_ptr<flows::FlowLibrary> library;
+  std::unique_ptr<flows::FlowRuntime> flows;
   std::unique_ptr<messaging::Messaging> messaging;
   std::unique_ptr<api::HttpServer> http;
 };
@@ -100,9 +134,23 @@ void Application::start() {
 
   if (config_.demo) seed_demo(*r.db);
 
-  r.messaging = std::make_unique<messaging::Messaging>(*r.registry, *r.db, *r.bus, *r.scheduler,
-                                                       messaging::MessagingOptions{});
+  messaging::MessagingOptions messaging_options;
+  messaging_options.auto_reply_enabled = false;  // flows answer
+  r.messaging = std::make_unique<messaging::Messaging>(*r.registry, *r.db, *r.bus, *r.scheduler, messaging_options);
   r.services->set_event_sink(&r.messaging->event_sink());
+
+  const auto flows_dir = config_.flows_dir.value_or(config_.data_dir / "flows");
+  if (config_.demo) seed_demo_flows(flows_dir);
+  r.library = std::make_unique<flows::FlowLibrary>(*r.db, flows::NodeCatalog::embedded());
+  flows::FlowRuntimeOptions flow_options;
+  flow_options.flows_dir = flows_dir;
+  flow_options.workers = config_.flow_workers;
+  flow_options.limits.instructions = config_.flow_instructions;
+  flow_options.limits.wall = std::chrono::milliseconds(config_.flow_time_ms);
+  flow_options.limits.memory_bytes = size_t{config_.flow_memory_mib} << 20;
+  flow_options.retention = std::chrono::hours(24 * config_.flow_retention_days);
+  r.flows = std::make_unique<flows::FlowRuntime>(*r.db, *r.bus, r.messaging->outbox(), *r.library, flow_options);
+  r.flows->start();
   r.messaging->start();
 
   api::ServerOptions http_options;
@@ -111,6 +159,11 @@ void Application::start() {
   http_options.threads = config_.http_threads;
   http_options.max_body_bytes = config_.max_body_bytes;
   r.http = std::make_unique<api::HttpServer>(http_options, *r.services);
+  flows::FlowRuntime* runtime = r.flows.get();
+  r.http->route("POST", "/hooks/flows/:flow", [runtime](const api::ApiRequest& req) {
+    nlohmann::json body = req.body.empty() ? nlohmann::json::object() : req.json_body();
+    return api::ApiResponse::json(200, runtime->handle_webhook(req.path_params.at("flow"), req.header("x-flow-secret"), body));
+  });
   r.http->route("GET", "/health", [](const api::ApiRequest&) {
     return api::ApiResponse::json(200, {{"status", "ok"}, {"version", SWITCHBOARD_VERSION}});
   });
@@ -143,11 +196,14 @@ void Application::stop() {
   if (!rooms_) return;
   auto& r = *rooms_;
   if (r.http) r.http->stop();
+  if (r.flows) r.flows->stop();
   if (r.messaging) r.messaging->stop();
   if (r.services) {
     r.services->set_event_sink(nullptr);
     r.services->set_state_store(nullptr);
   }
+  r.flows.reset();
+  r.library.reset();
   r.messaging.reset();
   r.http.reset();
   r.state.reset();

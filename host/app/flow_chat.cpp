@@ -110,7 +110,7 @@ class Chat {
         line("  (no execution yet)");
       } else {
         line("  " + e->flow_id + " " + e->status + (e->error ? " (" + *e->error + ")" : "") + ": " +
-             e->state.value("vars", nlohmann::json::object()).dump());
+             e->state.value("current_vars", e->state.value("vars", nlohmann::json::object())).dump());
       }
     } else if (text.rfind("/advance", 0) == 0) {
       try {

@@ -364,7 +364,8 @@ class Player {
     }
     const auto execution = harness_.latest_execution();
     if (s.contains("expect_vars")) {
-      const json vars = execution ? execution->state.value("vars", json::object()) : json::object();
+      const json vars = execution ? execution->state.value("current_vars", execution->state.value("vars", json::object()))
+                               : json::object();
       return check(json_subset(s["expect_vars"], vars), "vars " + s["expect_vars"].dump(),
                    execution ? vars.dump() : "no execution at all");
     }

@@ -114,9 +114,6 @@ FlowHarness::FlowHarness(FlowHarnessOptions options)
       flow_options.reload_interval = std::chrono::hours(24);  // no flows directory; advance() pokes the timers
     } else {
       flow_options.clock = [offset = clock_ms_] { return now_ms() + offset->load(); };
-      // The timer thread recomputes its sleep only at this interval (arming
-      // a deadline does not wake it), so a short one lets a delay end on time.
-      flow_options.reload_interval = std::chrono::milliseconds(100);
     }
     r.runtime = std::make_unique<flows::FlowRuntime>(*r.db, *r.bus, r.messaging->outbox(), *r.library, flow_options);
   } catch (...) {

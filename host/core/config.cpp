@@ -93,6 +93,18 @@ void apply_config_json(Config& config, const nlohmann::json& json, const std::st
       config.max_body_bytes = get_number<size_t>(value, key, origin, 1024, size_t{1} << 30);
     } else if (key == "scheduler_threads") {
       config.scheduler_threads = get_number<unsigned>(value, key, origin, 1, 64);
+    } else if (key == "flows_dir") {
+      config.flows_dir = get_string(value, key, origin);
+    } else if (key == "flow_workers") {
+      config.flow_workers = get_number<unsigned>(value, key, origin, 1, 256);
+    } else if (key == "flow_instructions") {
+      config.flow_instructions = get_number<uint64_t>(value, key, origin, 10'000, 10'000'000'000ULL);
+    } else if (key == "flow_time_ms") {
+      config.flow_time_ms = get_number<unsigned>(value, key, origin, 10, 600'000);
+    } else if (key == "flow_memory_mib") {
+      config.flow_memory_mib = get_number<unsigned>(value, key, origin, 4, 4096);
+    } else if (key == "flow_retention_days") {
+      config.flow_retention_days = get_number<unsigned>(value, key, origin, 1, 3650);
     } else if (key == "db_readers") {
       config.db_readers = get_number<unsigned>(value, key, origin, 1, 64);
     } else if (key == "demo") {
@@ -134,6 +146,7 @@ Config load_config(const std::optional<std::filesystem::path>& file, const EnvLo
   }
   if (auto v = env("SWITCHBOARD_DATA_DIR"); v && !v->empty()) config.data_dir = *v;
   if (auto v = env("SWITCHBOARD_LISTEN"); v && !v->empty()) parse_listen(config, *v, "SWITCHBOARD_LISTEN");
+  if (auto v = env("SWITCHBOARD_FLOWS_DIR"); v && !v->empty()) config.flows_dir = *v;
   if (auto v = env("SWITCHBOARD_PLUGIN_PATH"); v && !v->empty()) config.plugin_paths = split_paths(*v);
   if (auto v = env("SWITCHBOARD_LOG_LEVEL"); v && !v->empty()) {
     parse_log_level(*v);

@@ -27,6 +27,14 @@ struct Config {
   unsigned scheduler_threads = 2;
   unsigned db_readers = 4;               // read connections in the pool
   bool demo = true;                      // seed the demo workspace and profile "demo"
+  // Flows: files under flows_dir/<workspace id>/ (default <data_dir>/flows),
+  // run by flow_workers workers (each with its own Lua state).
+  std::optional<std::filesystem::path> flows_dir;
+  unsigned flow_workers = 4;
+  uint64_t flow_instructions = 10'000'000;  // per run segment
+  unsigned flow_time_ms = 5000;             // wall clock per run segment
+  unsigned flow_memory_mib = 64;            // per Lua state
+  unsigned flow_retention_days = 30;        // finished executions and their step logs
   std::string storage_plugin = "storage-sqlite";
   // The storage plugin's own config (validated against its plugin.json);
   // "path" defaults to <data_dir>/switchboard.db.
