@@ -104,3 +104,30 @@ TEST_CASE("the storage plugin's settings pass through the config file as an obje
   }
   CHECK_THROWS_AS(load_config(dir / "bad.json", env_of({})), Error);
 }
+
+TEST_CASE("flow settings come from the config file and SWITCHBOARD_FLOWS_DIR, within their ranges", "[core]") {
+  test::TempDir dir;
+  {
+    std::ofstream f(dir / "c.json");
+    f << R"({"flows_dir": "/srv/flows", "flow_workers": 8, "flow_instructions": 500000, "flow_time_ms": 250,
+            "flow_memory_mib": 16, "flow_retention_days": 7})";
+  }
+  Config c = load_config(dir / "c.json", env_of({}));
+  CHECK(c.flows_dir == std::filesystem::path("/srv/flows"));
+  CHECK(c.flow_workers == 8);
+  CHECK(c.flow_instructions == 500000);
+  CHECK(c.flow_time_ms == 250);
+  CHECK(c.flow_memory_mib == 16);
+  CHECK(c.flow_retention_days == 7);
+  c = load_config(dir / "c.json", env_of({{"SWITCHBOARD_FLOWS_DIR", "/etc/flows"}}));
+  CHECK(c.flows_dir == std::filesystem::path("/etc/flows"));
+  CHECK_FALSE(load_config(std::nullopt, env_of({})).flows_dir.has_value());  // <data_dir>/flows
+  for (const char* bad : {R"({"flow_workers": 0})", R"({"flow_memory_mib": 1})", R"({"flows_dir": 3})"}) {
+    {
+      std::ofstream f(dir / "bad.json");
+      f << bad;
+    }
+    INFO(bad);
+    CHECK_THROWS_AS(load_config(dir / "bad.json", env_of({})), Error);
+  }
+}
