@@ -1,6 +1,8 @@
 // The `switchboard` command line, run as a real process.
 #include "support/temp_dir.hpp"
 
+#include "support/run_cli.hpp"
+
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
@@ -11,22 +13,8 @@
 
 namespace {
 
-struct Output {
-  int status;
-  std::string text;
-};
-
-Output run(const std::string& args) {
-  const std::string cmd = std::string("env -u SWITCHBOARD_PLUGIN_PATH -u SWITCHBOARD_CONFIG ") + SB_SWITCHBOARD_EXE +
-                          " " + args + " 2>&1";
-  FILE* p = popen(cmd.c_str(), "r");
-  REQUIRE(p);
-  std::string out;
-  std::array<char, 4096> buf{};
-  size_t n;
-  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) out.append(buf.data(), n);
-  const int status = pclose(p);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+sb::test::CliOutput run(const std::string& args, const std::string& shell_input = "") {
+  return sb::test::run_switchboard(args, shell_input);
 }
 
 }  // namespace

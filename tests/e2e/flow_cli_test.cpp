@@ -2,6 +2,8 @@
 // example fixture is also played by its own ctest entry: ctest -L flows.)
 #include "support/temp_dir.hpp"
 
+#include "support/run_cli.hpp"
+
 #include <catch2/catch.hpp>
 
 #include <array>
@@ -12,24 +14,8 @@
 
 namespace {
 
-struct Output {
-  int status;
-  std::string text;
-};
-
-// Runs `input | switchboard ARGS` in a shell; stdout and stderr together.
-Output run(const std::string& args, const std::string& shell_input = "") {
-  std::string cmd = std::string("env -u SWITCHBOARD_PLUGIN_PATH -u SWITCHBOARD_CONFIG ") + SB_SWITCHBOARD_EXE + " " +
-                    args + " 2>&1";
-  if (!shell_input.empty()) cmd = "( " + shell_input + " ) | " + cmd;
-  FILE* p = popen(cmd.c_str(), "r");
-  REQUIRE(p);
-  std::string out;
-  std::array<char, 4096> buf{};
-  size_t n;
-  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) out.append(buf.data(), n);
-  const int status = pclose(p);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+sb::test::CliOutput run(const std::string& args, const std::string& shell_input = "") {
+  return sb::test::run_switchboard(args, shell_input);
 }
 
 std::string example(const std::string& name) { return std::string(SB_SOURCE_DIR) + "/examples/flows/" + name; }

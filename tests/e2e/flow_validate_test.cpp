@@ -4,6 +4,8 @@
 // (1), or the command was misused (2).
 #include "support/temp_dir.hpp"
 
+#include "support/run_cli.hpp"
+
 #include <catch2/catch.hpp>
 
 #include <array>
@@ -16,21 +18,8 @@ using Catch::Matchers::Contains;
 
 namespace {
 
-struct Output {
-  int status;
-  std::string text;
-};
-
-Output run(const std::string& args) {
-  const std::string cmd = std::string(SB_SWITCHBOARD_EXE) + " " + args + " 2>&1";
-  FILE* p = popen(cmd.c_str(), "r");
-  REQUIRE(p);
-  std::string out;
-  std::array<char, 4096> buf{};
-  size_t n;
-  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) out.append(buf.data(), n);
-  const int status = pclose(p);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+sb::test::CliOutput run(const std::string& args, const std::string& shell_input = "") {
+  return sb::test::run_switchboard(args, shell_input);
 }
 
 std::string write_file(const sb::test::TempDir& dir, const std::string& name, const std::string& content) {
