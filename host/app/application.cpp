@@ -134,9 +134,7 @@ void Application::start() {
 
   if (config_.demo) seed_demo(*r.db);
 
-  messaging::MessagingOptions messaging_options;
-  messaging_options.auto_reply_enabled = false;  // flows answer
-  r.messaging = std::make_unique<messaging::Messaging>(*r.registry, *r.db, *r.bus, *r.scheduler, messaging_options);
+  r.messaging = std::make_unique<messaging::Messaging>(*r.registry, *r.db, *r.bus, *r.scheduler);
   r.services->set_event_sink(&r.messaging->event_sink());
 
   const auto flows_dir = config_.flows_dir.value_or(config_.data_dir / "flows");

@@ -101,7 +101,6 @@ FlowHarness::FlowHarness(FlowHarnessOptions options)
     seed(*r.db, options_.timezone);
 
     messaging::MessagingOptions messaging_options;
-    messaging_options.auto_reply_enabled = false;  // the flows answer
     r.messaging = std::make_unique<messaging::Messaging>(*r.registry, *r.db, *r.bus, *r.scheduler, messaging_options);
     r.services->set_event_sink(&r.messaging->event_sink());
 

@@ -10,8 +10,6 @@
 #include "store/outbox_repository.hpp"
 #include "store/profile_repository.hpp"
 
-#include <spdlog/spdlog.h>
-
 #include <algorithm>
 #include <array>
 
@@ -154,19 +152,6 @@ json InboundPipeline::receive_message(const std::string& plugin_id, const std::s
     m.type = in.type;
     m.text = in.text;
     m.payload = in.payload;
-    if (automation_) {
-      c.execute("SAVEPOINT sb_inline_automation");
-      try {
-        automation_(c, InboundContext{profile, contact, conversation, m});
-        c.execute("RELEASE SAVEPOINT sb_inline_automation");
-        m.handled = true;
-      } catch (const std::exception& e) {
-        c.execute("ROLLBACK TO SAVEPOINT sb_inline_automation");
-        c.execute("RELEASE SAVEPOINT sb_inline_automation");
-        spdlog::warn("inbound: automation failed for message {} on profile {} (a sweep will retry it): {}",
-                     in.external_id, profile_id, e.what());
-      }
-    }
     store::messages::insert(c, m);
     store::conversations::touch(c, conversation.id, now);
     return Stored{std::move(m), false};

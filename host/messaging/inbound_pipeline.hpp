@@ -33,14 +33,8 @@
 #include "plugins/host_services.hpp"
 #include "store/database.hpp"
 
-#include "store/contact_repository.hpp"
-#include "store/conversation_repository.hpp"
-#include "store/message_repository.hpp"
-#include "store/profile_repository.hpp"
-
 #include <nlohmann/json.hpp>
 
-#include <functional>
 #include <map>
 #include <mutex>
 #include <string>
@@ -51,22 +45,6 @@ namespace sb::messaging {
 class InboundPipeline final : public plugins::PluginEventSink {
  public:
   InboundPipeline(store::Database& db, EventBus& bus);
-
-  // What an inline automation sees of a new inbound message.
-  struct InboundContext {
-    const store::Profile& profile;
-    const store::Contact& contact;
-    const store::Conversation& conversation;
-    const store::Message& message;  // not yet inserted
-  };
-  // An automation that decides inside the inbound write job (the built-in
-  // auto-reply): what it enqueues commits together with the message, which
-  // is then stored handled, with no second job to mark it. It runs on the
-  // writer thread in a savepoint of its own: if it throws, its writes are
-  // undone, the message is stored unhandled and a later sweep retries it.
-  // Set before the first event arrives.
-  using InlineAutomation = std::function<void(store::Connection&, const InboundContext&)>;
-  void set_inline_automation(InlineAutomation automation) { automation_ = std::move(automation); }
 
   // plugins::PluginEventSink: dispatches on `type` to the three below;
   // unknown types are invalid_argument. `instance_id` is the profile id.
@@ -91,7 +69,6 @@ class InboundPipeline final : public plugins::PluginEventSink {
 
   store::Database& db_;
   EventBus& bus_;
-  InlineAutomation automation_;
   std::mutex identities_mu_;
   std::map<std::string, ProfileIdentity> identities_;
 };

@@ -18,8 +18,7 @@ Messaging::Messaging(plugins::PluginRegistry& registry, store::Database& db, Eve
       options_(std::move(options)),
       inbound_(db, bus),
       sessions_(registry, db, bus),
-      outbox_(db, sessions_, bus, options_.outbox),
-      auto_reply_(db, bus, outbox_, options_.auto_reply) {}
+      outbox_(db, sessions_, bus, options_.outbox) {}
 
 Messaging::~Messaging() { stop(); }
 
@@ -33,10 +32,6 @@ void Messaging::start() {
   const size_t opened = sessions_.open_all(options_.connect_sessions);
   spdlog::info("messaging: {} channel session(s) open", opened);
   outbox_.start();
-  if (options_.auto_reply_enabled) {
-    auto_reply_.attach_inline(inbound_);
-    auto_reply_.start();
-  }
   schedule_housekeeping();
 }
 
@@ -51,7 +46,6 @@ void Messaging::stop() {
     housekeeping_timer_ = 0;
   }
   if (timer) scheduler_.cancel(timer);
-  auto_reply_.stop();
   outbox_.stop();
   sessions_.stop_all();
 }
@@ -67,7 +61,6 @@ void Messaging::schedule_housekeeping() {
 }
 
 void Messaging::housekeeping() {
-  if (options_.auto_reply_enabled) auto_reply_.request_sweep();
   try {
     db_.write([](store::Connection& c) { store::messages::drop_receipts_before(c, now_ms() - kReceiptLifetimeMs); });
   } catch (const std::exception& e) {

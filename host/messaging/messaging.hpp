@@ -1,7 +1,9 @@
 #pragma once
 // The messaging room as the app sees it: the inbound pipeline (the plugins'
-// event sink), the channel sessions, the outbox and the built-in auto-reply,
-// wired together and started and stopped in the right order.
+// event sink), the channel sessions and the outbox, wired together and
+// started and stopped in the right order. Answering messages is not done
+// here: the flow runtime (flows/flow_runtime.hpp) listens to
+// "message.received" and enqueues its replies through outbox().
 //
 //   Messaging messaging(registry, db, bus, scheduler, options);
 //   services.set_event_sink(&messaging.event_sink());  // before any session exists
@@ -11,11 +13,9 @@
 //
 // Threads: start() and stop() are called by the app's main thread. The parts
 // document their own threads; the facade adds one periodic housekeeping task
-// on the Scheduler (an auto-reply sweep that retries messages a failed write
-// left unhandled, and pruning of stale early receipts).
+// on the Scheduler (pruning of stale early receipts).
 #include "core/event_bus.hpp"
 #include "core/scheduler.hpp"
-#include "messaging/auto_reply.hpp"
 #include "messaging/channel_sessions.hpp"
 #include "messaging/inbound_pipeline.hpp"
 #include "messaging/outbox.hpp"
@@ -31,8 +31,6 @@ namespace sb::messaging {
 
 struct MessagingOptions {
   OutboxOptions outbox;
-  AutoReplyOptions auto_reply;
-  bool auto_reply_enabled = true;
   bool connect_sessions = true;  // connect every session at start
   std::chrono::milliseconds housekeeping_interval{60 * 1000};
 };
@@ -50,16 +48,14 @@ class Messaging {
   InboundPipeline& inbound() { return inbound_; }
   ChannelSessions& sessions() { return sessions_; }
   Outbox& outbox() { return outbox_; }
-  AutoReply& auto_reply() { return auto_reply_; }
 
   // Recovers the outbox (rows left in sending go back to pending), opens a
-  // session for every profile, starts the sender, and starts the auto-reply
-  // with a re-dispatch of every unhandled inbound message.
+  // session for every profile and starts the sender.
   void start();
-  // Ordered shutdown: the auto-reply stops taking events, the sender
-  // finishes the send under way and stops, then the sessions (their routes
-  // and timers) are destroyed. Inbound events that still arrive meanwhile
-  // are stored as usual. Safe to call twice.
+  // Ordered shutdown: the sender finishes the send under way and stops,
+  // then the sessions (their routes and timers) are destroyed. Inbound
+  // events that still arrive meanwhile are stored as usual. Safe to call
+  // twice.
   void stop();
 
  private:
@@ -73,7 +69,6 @@ class Messaging {
   InboundPipeline inbound_;
   ChannelSessions sessions_;
   Outbox outbox_;
-  AutoReply auto_reply_;
 
   std::mutex mu_;  // guards the two below
   bool running_ = false;

@@ -14,7 +14,7 @@ constexpr std::array<std::string_view, 6> kStatuses = {"DISCONNECTED", "CONNECTI
 
 constexpr const char* kSelect =
     "SELECT id, organization_id, workspace_id, name, channel_plugin, config_json, status, status_detail, qr, "
-    "auto_reply_json, created_at, updated_at FROM profiles ";
+    "created_at, updated_at FROM profiles ";
 
 Profile from_row(const Row& r) {
   Profile p;
@@ -27,7 +27,6 @@ Profile from_row(const Row& r) {
   p.status = r.text("status");
   p.status_detail = r.optional_text("status_detail");
   p.qr = r.optional_text("qr");
-  p.auto_reply = r.is_null("auto_reply_json") ? nlohmann::json::array() : r.json("auto_reply_json");
   p.created_at = r.integer("created_at");
   p.updated_at = r.integer("updated_at");
   return p;
@@ -39,10 +38,6 @@ void require_status(const std::string& status) {
                 "unknown profile status \"" + status +
                     "\" (expected DISCONNECTED, CONNECTING, QR_READY, CONNECTED, FAILED or LOGGED_OUT)");
   }
-}
-
-void require_rules(const nlohmann::json& rules) {
-  if (!rules.is_array()) throw Error(ErrorCode::invalid_argument, "auto-reply rules must be a JSON array");
 }
 
 nlohmann::json optional_json(const std::optional<std::string>& s) {
@@ -67,7 +62,6 @@ nlohmann::json to_json(const Profile& p) {
           {"status", p.status},
           {"status_detail", optional_json(p.status_detail)},
           {"qr", optional_json(p.qr)},
-          {"auto_reply", p.auto_reply},
           {"created_at", p.created_at},
           {"updated_at", p.updated_at}};
 }
@@ -79,7 +73,6 @@ Profile create(Connection& c, Profile p, int64_t now) {
   if (p.channel_plugin.empty()) throw Error(ErrorCode::invalid_argument, "a profile needs a channel plugin");
   if (!p.config.is_object()) throw Error(ErrorCode::invalid_argument, "a profile's config must be a JSON object");
   require_status(p.status);
-  require_rules(p.auto_reply);
   // The workspace must exist and belong to the organization the profile
   // claims: tenant ids are never taken on trust.
   auto ws = c.query_one("SELECT id FROM workspaces WHERE organization_id = ? AND id = ?",
@@ -94,9 +87,9 @@ Profile create(Connection& c, Profile p, int64_t now) {
   try {
     c.execute(
         "INSERT INTO profiles (id, organization_id, workspace_id, name, channel_plugin, config_json, status, "
-        "status_detail, qr, auto_reply_json, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "status_detail, qr, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         {p.id, p.organization_id, p.workspace_id, p.name, p.channel_plugin, p.config.dump(), p.status, p.status_detail,
-         p.qr, p.auto_reply.dump(), p.created_at, p.updated_at});
+         p.qr, p.created_at, p.updated_at});
   } catch (const Error& e) {
     if (e.code() == ErrorCode::conflict) throw Error(ErrorCode::conflict, "profile " + p.id + " already exists");
     throw;
@@ -139,12 +132,6 @@ bool update_status(Connection& c, const std::string& id, const std::string& stat
                    {status, detail, qr, now, id}) > 0;
 }
 
-bool update_auto_reply(Connection& c, const std::string& id, const nlohmann::json& rules, int64_t now) {
-  require_rules(rules);
-  return c.execute("UPDATE profiles SET auto_reply_json = ?, updated_at = ? WHERE id = ?", {rules.dump(), now, id}) >
-         0;
-}
-
 }  // namespace profiles
 
 Profile ProfileRepository::create(Profile profile) {
@@ -170,10 +157,6 @@ std::vector<Profile> ProfileRepository::list(const std::string& workspace_id) {
 bool ProfileRepository::update_status(const std::string& id, const std::string& status,
                                       const std::optional<std::string>& detail, const std::optional<std::string>& qr) {
   return db_.write([&](Connection& c) { return profiles::update_status(c, id, status, detail, qr, now_ms()); });
-}
-
-bool ProfileRepository::update_auto_reply(const std::string& id, const nlohmann::json& rules) {
-  return db_.write([&](Connection& c) { return profiles::update_auto_reply(c, id, rules, now_ms()); });
 }
 
 }  // namespace sb::store

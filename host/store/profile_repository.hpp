@@ -26,20 +26,19 @@ struct Profile {
   std::string organization_id;
   std::string workspace_id;
   std::string name;
-  std::string channel_plugin;                          // plugin id, e.g. "channel-sandbox"
-  nlohmann::json config = nlohmann::json::object();    // the channel's config; may hold secrets
+  std::string channel_plugin;                        // plugin id, e.g. "channel-sandbox"
+  nlohmann::json config = nlohmann::json::object();  // the channel's config; may hold secrets
   std::string status = "DISCONNECTED";
   std::optional<std::string> status_detail;
-  std::optional<std::string> qr;                       // the pairing code while QR_READY
-  nlohmann::json auto_reply = nlohmann::json::array();  // auto-reply rules
-  int64_t created_at = 0;                              // Unix ms
+  std::optional<std::string> qr;                     // the pairing code while QR_READY
+  int64_t created_at = 0;                            // Unix ms
   int64_t updated_at = 0;
 };
 
 // Everything but `config`, which may hold secrets: the caller adds a
 // redacted copy (sb::redact_config with the plugin's schema) if it wants one.
 // {"id","organization_id","workspace_id","name","channel_plugin","status",
-//  "status_detail","qr","auto_reply","created_at","updated_at"}
+//  "status_detail","qr","created_at","updated_at"}
 nlohmann::json to_json(const Profile& profile);
 
 namespace profiles {
@@ -47,8 +46,8 @@ namespace profiles {
 // Inserts `profile` (id generated when empty, created_at/updated_at = now).
 // Throws sb::Error: not_found when the workspace does not exist in the
 // profile's organization; invalid_argument for an empty name or
-// channel_plugin, an unknown status, a config that is not an object or
-// auto_reply that is not an array; conflict when the id is taken.
+// channel_plugin, an unknown status or a config that is not an object;
+// conflict when the id is taken.
 Profile create(Connection& c, Profile profile, int64_t now);
 // Any profile by id: for the engine (channel events, start-up).
 std::optional<Profile> get(Connection& c, const std::string& id);
@@ -62,9 +61,6 @@ std::vector<Profile> list(Connection& c, const std::string& workspace_id);
 // profile; throws sb::Error(invalid_argument) for an unknown status.
 bool update_status(Connection& c, const std::string& id, const std::string& status,
                    const std::optional<std::string>& detail, const std::optional<std::string>& qr, int64_t now);
-// Replaces the auto-reply rules. False when there is no such profile;
-// throws sb::Error(invalid_argument) unless `rules` is an array.
-bool update_auto_reply(Connection& c, const std::string& id, const nlohmann::json& rules, int64_t now);
 
 }  // namespace profiles
 
@@ -79,7 +75,6 @@ class ProfileRepository {
   std::vector<Profile> list(const std::string& workspace_id);
   bool update_status(const std::string& id, const std::string& status, const std::optional<std::string>& detail,
                      const std::optional<std::string>& qr);
-  bool update_auto_reply(const std::string& id, const nlohmann::json& rules);
 
  private:
   Database& db_;

@@ -61,7 +61,7 @@ CREATE TABLE messages (
   UNIQUE (profile_id, external_id)
 );
 CREATE INDEX messages_by_conversation ON messages (conversation_id, created_at);
--- The auto-reply's re-dispatch after a restart reads the unhandled inbound ones.
+-- The flow runtime's re-dispatch after a restart reads the unhandled inbound ones.
 CREATE INDEX messages_unhandled ON messages (created_at) WHERE handled = 0 AND direction = 'in';
 
 CREATE TABLE outbox (

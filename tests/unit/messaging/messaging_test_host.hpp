@@ -97,10 +97,9 @@ class MessagingHost {
     });
   }
 
-  // A profile bound to `plugin` with `config` and auto-reply `rules`.
+  // A profile bound to `plugin` with `config`.
   void seed_profile(const std::string& id, const std::string& plugin = "channel-sandbox",
-                    nlohmann::json config = nlohmann::json::object(),
-                    nlohmann::json rules = nlohmann::json::array({{{"keyword", "ping"}, {"reply", "pong"}}})) {
+                    nlohmann::json config = nlohmann::json::object()) {
     seed_tenant();
     db->write([&](store::Connection& c) {
       store::Profile p;
@@ -110,7 +109,6 @@ class MessagingHost {
       p.name = "Test profile " + id;
       p.channel_plugin = plugin;
       p.config = std::move(config);
-      p.auto_reply = std::move(rules);
       store::profiles::create(c, std::move(p), now_ms());
     });
   }

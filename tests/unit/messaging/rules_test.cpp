@@ -1,14 +1,12 @@
 // The small rules of the messaging room: E.164 phones, message statuses and
-// keyword matching.
+// the outbox's retry delays.
 #include "core/error.hpp"
-#include "messaging/auto_reply.hpp"
 #include "messaging/message_rules.hpp"
 #include "messaging/outbox.hpp"
 #include "messaging/phone.hpp"
 
 #include <catch2/catch.hpp>
 
-using sb::messaging::AutoReply;
 using sb::messaging::normalize_phone;
 using sb::messaging::status_advances;
 using sb::messaging::try_normalize_phone;
@@ -52,23 +50,6 @@ TEST_CASE("an outbound status only moves forward and failed is terminal", "[mess
   CHECK_FALSE(status_advances("failed", "read"));
   CHECK_FALSE(status_advances("sent", "received"));
   CHECK_FALSE(status_advances("sent", "bogus"));
-}
-
-TEST_CASE("auto-reply rules match a keyword anywhere in the text, ignoring case, first rule first",
-          "[messaging][auto_reply]") {
-  const nlohmann::json rules = nlohmann::json::parse(R"([
-    {"keyword": "ping", "reply": "pong"},
-    {"keyword": "Hours", "reply": "We open at 9"},
-    {"keyword": "", "reply": "never: empty keyword"},
-    {"keyword": 3, "reply": "never: not a string"},
-    {"keyword": "PING me", "reply": "never: an earlier rule matched"}
-  ])");
-  CHECK(AutoReply::match(rules, "ping") == "pong");
-  CHECK(AutoReply::match(rules, "Hey, PING me please") == "pong");
-  CHECK(AutoReply::match(rules, "what are your hours?") == "We open at 9");
-  CHECK_FALSE(AutoReply::match(rules, "hello"));
-  CHECK_FALSE(AutoReply::match(nlohmann::json::object(), "ping"));
-  CHECK_FALSE(AutoReply::match(nullptr, "ping"));
 }
 
 TEST_CASE("retry delays grow exponentially with jitter and stay under the cap", "[messaging][outbox]") {

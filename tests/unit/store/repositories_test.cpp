@@ -1,6 +1,8 @@
 // Tenancy, profiles and plugin state over a real database.
 #include "support/error_code.hpp"
 #include "core/error.hpp"
+#include "store/migration.hpp"
+#include "store/migrator.hpp"
 #include "store/plugin_state_store.hpp"
 #include "store/profile_repository.hpp"
 #include "store/tenancy_repository.hpp"
@@ -36,7 +38,6 @@ Profile sample_profile(const Seeded& s) {
   p.name = "Support line";
   p.channel_plugin = "channel-sandbox";
   p.config = {{"phone", "+15550001111"}, {"auto_pair", true}};
-  p.auto_reply = nlohmann::json::array({{{"match", "hi"}, {"reply", "hello"}}});
   return p;
 }
 
@@ -118,7 +119,6 @@ TEST_CASE("a profile round-trips through the repository", "[store][profiles]") {
   CHECK(read->name == "Support line");
   CHECK(read->channel_plugin == "channel-sandbox");
   CHECK(read->config == created.config);
-  CHECK(read->auto_reply == created.auto_reply);
   CHECK(read->status == "DISCONNECTED");
   CHECK_FALSE(read->status_detail);
   CHECK_FALSE(read->qr);
@@ -135,7 +135,7 @@ TEST_CASE("a profile round-trips through the repository", "[store][profiles]") {
   CHECK(json["status"] == "DISCONNECTED");
 }
 
-TEST_CASE("a profile's session status and auto-reply rules are updated in place", "[store][profiles]") {
+TEST_CASE("a profile's session status is updated in place", "[store][profiles]") {
   sb::test::StoreTestHost host;
   auto db = host.open();
   sb::store::TenancyRepository tenancy(*db);
@@ -155,15 +155,46 @@ TEST_CASE("a profile's session status and auto-reply rules are updated in place"
   CHECK(read->status == "CONNECTED");
   CHECK_FALSE(read->qr);
 
-  auto rules = nlohmann::json::array({{{"match", "price"}, {"reply", "see the list"}}});
-  CHECK(profiles.update_auto_reply(p.id, rules));
-  CHECK(profiles.get(p.id)->auto_reply == rules);
-
   CHECK_FALSE(profiles.update_status("prf_missing", "CONNECTED", std::nullopt, std::nullopt));
   CHECK(code_of([&] { profiles.update_status(p.id, "ONLINE", std::nullopt, std::nullopt); }) ==
         ErrorCode::invalid_argument);
-  CHECK(code_of([&] { profiles.update_auto_reply(p.id, nlohmann::json::object()); }) ==
-        ErrorCode::invalid_argument);
+}
+
+TEST_CASE("a profile stored with auto-reply rules before migration 004 keeps everything else after it",
+          "[store][profiles][migrations]") {
+  sb::test::StoreTestHost host;
+  {
+    // A database as the version before 004 left it, with the rules column filled.
+    auto conn = host.connect();
+    std::vector<sb::store::Migration> before;
+    for (const auto& m : sb::store::embedded_migrations())
+      if (m.version < 4) before.push_back(m);
+    REQUIRE(sb::store::apply_migrations(*conn, before) == 3);
+    conn->execute("INSERT INTO organizations (id, name, created_at) VALUES ('org_a', 'Agency A', 1)");
+    conn->execute("INSERT INTO workspaces (id, organization_id, name, created_at) VALUES ('ws_a', 'org_a', 'Shop', 1)");
+    conn->execute(
+        "INSERT INTO profiles (id, organization_id, workspace_id, name, channel_plugin, config_json, status, qr, "
+        "auto_reply_json, created_at, updated_at) VALUES ('prf_old', 'org_a', 'ws_a', 'Support line', "
+        "'channel-sandbox', '{\"phone\":\"+15550001111\"}', 'QR_READY', 'qr-1', "
+        "'[{\"keyword\":\"ping\",\"reply\":\"pong\"}]', 10, 20)");
+  }
+  auto db = host.open();
+  CHECK(db->schema_version() >= 4);
+  db->read([](Connection& c) {
+    CHECK(c.query_one("SELECT COUNT(*) AS n FROM pragma_table_info('profiles') WHERE name = 'auto_reply_json'")
+              ->integer("n") == 0);
+  });
+  auto read = sb::store::ProfileRepository(*db).get("prf_old");
+  REQUIRE(read);
+  CHECK(read->organization_id == "org_a");
+  CHECK(read->workspace_id == "ws_a");
+  CHECK(read->name == "Support line");
+  CHECK(read->channel_plugin == "channel-sandbox");
+  CHECK(read->config == nlohmann::json{{"phone", "+15550001111"}});
+  CHECK(read->status == "QR_READY");
+  CHECK(read->qr == std::string("qr-1"));
+  CHECK(read->created_at == 10);
+  CHECK(read->updated_at == 20);
 }
 
 TEST_CASE("a profile is refused outside its organization's workspaces and under a taken id", "[store][profiles]") {
