@@ -2,19 +2,13 @@
 
 #include "core/config.hpp"
 #include "core/error.hpp"
-#include "core/event_bus.hpp"
 #include "core/ids.hpp"
-#include "core/scheduler.hpp"
 #include "flows/cron.hpp"
-#include "flows/flow_library.hpp"
 #include "flows/flow_runtime.hpp"
-#include "messaging/messaging.hpp"
-#include "plugins/registry.hpp"
 #include "store/contact_repository.hpp"
 #include "store/conversation_repository.hpp"
 #include "store/database.hpp"
 #include "store/outbox_repository.hpp"
-#include "store/plugin_state_store.hpp"
 
 #include <algorithm>
 #include <cctype>
@@ -55,22 +49,8 @@ void seed(store::Database& db, const std::string& timezone) {
 
 }  // namespace
 
-struct FlowHarness::Rooms {
-  std::unique_ptr<Scheduler> scheduler;
-  std::unique_ptr<EventBus> bus;
-  std::unique_ptr<plugins::HostServices> services;
-  std::unique_ptr<plugins::PluginRegistry> registry;
-  std::unique_ptr<store::Database> db;
-  std::unique_ptr<store::PluginStateStore> state;
-  std::unique_ptr<messaging::Messaging> messaging;
-  std::unique_ptr<flows::FlowLibrary> library;
-  std::unique_ptr<flows::FlowRuntime> runtime;
-  bool started = false;
-};
-
 FlowHarness::FlowHarness(FlowHarnessOptions options)
-    : options_(std::move(options)), clock_ms_(std::make_shared<std::atomic<int64_t>>(0)),
-      rooms_(std::make_unique<Rooms>()) {
+    : options_(std::move(options)), clock_ms_(std::make_shared<std::atomic<int64_t>>(0)) {
   if (!flows::is_valid_timezone(options_.timezone)) {
     throw Error(ErrorCode::invalid_argument, "unknown time zone \"" + options_.timezone + "\" (use an IANA name like Europe/Berlin)");
   }
@@ -78,45 +58,22 @@ FlowHarness::FlowHarness(FlowHarnessOptions options)
   if (options_.plugin_paths.empty()) options_.plugin_paths = default_plugin_paths();
   data_dir_ = make_data_dir();
   try {
-    auto& r = *rooms_;
-    r.scheduler = std::make_unique<Scheduler>(2);
-    r.bus = std::make_unique<EventBus>();
-    r.services = std::make_unique<plugins::HostServices>(*r.scheduler);
-    r.registry = std::make_unique<plugins::PluginRegistry>(*r.services);
-    r.registry->discover(options_.plugin_paths);
-    for (const char* needed : {"storage-sqlite", kChannel}) {
-      if (!r.registry->loaded(needed)) {
-        std::string where;
-        for (const auto& p : options_.plugin_paths) where += (where.empty() ? "" : ":") + p.string();
-        throw Error(ErrorCode::unavailable, std::string("the plugin ") + needed + " is not loaded (searched " + where +
-                                                "); run `switchboard plugins list` to see why, or pass --plugin-path");
-      }
-    }
-    store::DatabaseOptions db_options;
-    db_options.config = {{"path", (data_dir_ / "switchboard.db").string()}};
-    db_options.readers = 2;
-    r.db = store::Database::open(*r.registry, db_options);
-    r.state = std::make_unique<store::PluginStateStore>(*r.db);
-    r.services->set_state_store(r.state.get());
-    seed(*r.db, options_.timezone);
-
-    messaging::MessagingOptions messaging_options;
-    r.messaging = std::make_unique<messaging::Messaging>(*r.registry, *r.db, *r.bus, *r.scheduler, messaging_options);
-    r.services->set_event_sink(&r.messaging->event_sink());
-
-    r.library = std::make_unique<flows::FlowLibrary>(*r.db, flows::NodeCatalog::embedded());
-    flows::FlowRuntimeOptions flow_options;
-    flow_options.workers = 2;
-    flow_options.http_threads = 2;
+    ServiceRoomsOptions rooms;
+    rooms.plugin_paths = options_.plugin_paths;
+    rooms.required_plugins = {kChannel};
+    rooms.storage = {{"path", (data_dir_ / "switchboard.db").string()}};
+    rooms.db_readers = 2;
+    rooms.seed = [timezone = options_.timezone](store::Database& db) { seed(db, timezone); };
+    rooms.flows.workers = 2;
+    rooms.flows.http_threads = 2;
     if (options_.manual_clock_start_ms) {
-      flow_options.clock = [clock = clock_ms_] { return clock->load(); };
-      flow_options.reload_interval = std::chrono::hours(24);  // no flows directory; advance() pokes the timers
+      rooms.flows.clock = [clock = clock_ms_] { return clock->load(); };
+      rooms.flows.reload_interval = std::chrono::hours(24);  // no flows directory; advance() pokes the timers
     } else {
-      flow_options.clock = [offset = clock_ms_] { return now_ms() + offset->load(); };
+      rooms.flows.clock = [offset = clock_ms_] { return now_ms() + offset->load(); };
     }
-    r.runtime = std::make_unique<flows::FlowRuntime>(*r.db, *r.bus, r.messaging->outbox(), *r.library, flow_options);
+    rooms_ = ServiceRooms::open(rooms);
   } catch (...) {
-    rooms_.reset();  // members go in reverse order of construction: nothing was started
     std::error_code ec;
     std::filesystem::remove_all(data_dir_, ec);
     throw;
@@ -124,25 +81,8 @@ FlowHarness::FlowHarness(FlowHarnessOptions options)
 }
 
 FlowHarness::~FlowHarness() {
-  if (rooms_) {
-    auto& r = *rooms_;
-    if (r.runtime) r.runtime->stop();
-    if (r.messaging) r.messaging->stop();
-    if (r.services) {
-      r.services->set_event_sink(nullptr);
-      r.services->set_state_store(nullptr);
-    }
-    r.runtime.reset();
-    r.library.reset();
-    r.messaging.reset();
-    r.state.reset();
-    r.db.reset();
-    r.registry.reset();
-    r.services.reset();
-    r.bus.reset();
-    if (r.scheduler) r.scheduler->stop();
-    r.scheduler.reset();
-  }
+  if (rooms_) rooms_->stop();
+  rooms_.reset();
   std::error_code ec;
   std::filesystem::remove_all(data_dir_, ec);
 }
@@ -152,11 +92,7 @@ flows::ParseResult FlowHarness::install(const std::string& file_name, std::strin
 }
 
 void FlowHarness::start() {
-  auto& r = *rooms_;
-  if (r.started) return;
-  r.started = true;
-  r.runtime->start();
-  r.messaging->start();
+  rooms_->start();
 }
 
 void FlowHarness::say(const std::string& text, const std::string& reply_id) {
@@ -182,12 +118,12 @@ void FlowHarness::start_manual(const std::string& flow_id) {
     return store::conversations::find_or_open(c, kTenant, kTenant, kTenant, contact.id, now).conversation.id;
   });
   remember_conversation(conversation_id);
-  r.runtime->start_flow(kTenant, flow_id, conversation_id);  // how it went shows in latest_execution()
+  r.flows->start_flow(kTenant, flow_id, conversation_id);  // how it went shows in latest_execution()
   settle();
 }
 
 void FlowHarness::settle() {
-  if (!rooms_->runtime->wait_until_idle(kIdleTimeout)) {
+  if (!rooms_->flows->wait_until_idle(kIdleTimeout)) {
     throw Error(ErrorCode::timeout, "the flow runtime was still busy after 60 s (a flow waiting on a slow HTTP call?)");
   }
 }
@@ -213,7 +149,7 @@ void FlowHarness::set_clock(int64_t at) {
 
 void FlowHarness::advance(int64_t ms) {
   if (ms < 0) throw Error(ErrorCode::invalid_argument, "the clock cannot move backwards");
-  auto& runtime = *rooms_->runtime;
+  auto& runtime = *rooms_->flows;
   const int64_t target = now() + ms;
   // One deadline at a time, so that a wait armed by an earlier one (a delay
   // then an ask with a timeout) comes due at its own time within the jump.

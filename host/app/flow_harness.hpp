@@ -14,6 +14,7 @@
 //
 // Threads: a FlowHarness is driven by one thread (the CLI's); the rooms it
 // owns run their own threads as they document.
+#include "app/service_rooms.hpp"
 #include "flows/execution_repository.hpp"
 #include "flows/flow_document.hpp"
 #include "store/message_repository.hpp"
@@ -92,7 +93,6 @@ class FlowHarness {
   const std::filesystem::path& data_dir() const { return data_dir_; }
 
  private:
-  struct Rooms;
   void set_clock(int64_t at);
   void remember_conversation(const std::string& conversation_id);
   // Every deadline of a waiting execution of the workspace, ascending.
@@ -102,7 +102,7 @@ class FlowHarness {
   std::filesystem::path data_dir_;
   // The manual clock's time, or the system clock's offset; shared with the runtime.
   std::shared_ptr<std::atomic<int64_t>> clock_ms_;
-  std::unique_ptr<Rooms> rooms_;
+  std::unique_ptr<ServiceRooms> rooms_;
   uint64_t inbound_count_ = 0;
   std::vector<std::string> conversations_;  // the contact's, in the order seen
   std::set<std::string> taken_;             // outbound message ids already returned

@@ -1,0 +1,78 @@
+#include "app/service_rooms.hpp"
+
+#include "core/error.hpp"
+
+#include <spdlog/spdlog.h>
+
+namespace sb::app {
+
+std::unique_ptr<ServiceRooms> ServiceRooms::open(const ServiceRoomsOptions& options) {
+  std::unique_ptr<ServiceRooms> rooms(new ServiceRooms());
+  auto& r = *rooms;
+  r.scheduler = std::make_unique<Scheduler>(options.scheduler_threads);
+  r.bus = std::make_unique<EventBus>();
+  r.services = std::make_unique<plugins::HostServices>(*r.scheduler);
+  r.registry = std::make_unique<plugins::PluginRegistry>(*r.services);
+  r.registry->discover(options.plugin_paths);
+  size_t loaded = 0;
+  for (const auto& p : r.registry->list()) loaded += p.loaded ? 1 : 0;
+  spdlog::info("{} plugin(s) loaded from {} director{}", loaded, options.plugin_paths.size(),
+               options.plugin_paths.size() == 1 ? "y" : "ies");
+  std::vector<std::string> required = options.required_plugins;
+  required.insert(required.begin(), options.storage_plugin);
+  for (const auto& id : required) {
+    if (!r.registry->loaded(id)) {
+      std::string where;
+      for (const auto& p : options.plugin_paths) where += (where.empty() ? "" : ":") + p.string();
+      throw Error(ErrorCode::unavailable, "the plugin " + id + " is not loaded (searched " + where +
+                                              "); run `switchboard plugins list` to see why");
+    }
+  }
+
+  store::DatabaseOptions db_options;
+  db_options.plugin_id = options.storage_plugin;
+  db_options.config = options.storage;
+  db_options.readers = options.db_readers;
+  r.db = store::Database::open(*r.registry, db_options);
+  r.state = std::make_unique<store::PluginStateStore>(*r.db);
+  r.services->set_state_store(r.state.get());
+  spdlog::info("database {} at schema version {}", db_options.config.value("path", std::string("?")),
+               r.db->schema_version());
+  if (options.seed) options.seed(*r.db);
+
+  r.messaging = std::make_unique<messaging::Messaging>(*r.registry, *r.db, *r.bus, *r.scheduler);
+  r.services->set_event_sink(&r.messaging->event_sink());
+  r.library = std::make_unique<flows::FlowLibrary>(*r.db, flows::NodeCatalog::embedded());
+  r.flows = std::make_unique<flows::FlowRuntime>(*r.db, *r.bus, r.messaging->outbox(), *r.library, options.flows);
+  return rooms;
+}
+
+ServiceRooms::~ServiceRooms() { stop(); }
+
+void ServiceRooms::start() {
+  if (started_) return;
+  started_ = true;
+  flows->start();
+  messaging->start();
+}
+
+void ServiceRooms::stop() {
+  if (flows) flows->stop();
+  if (messaging) messaging->stop();
+  if (services) {
+    services->set_event_sink(nullptr);
+    services->set_state_store(nullptr);
+  }
+  flows.reset();
+  library.reset();
+  messaging.reset();
+  state.reset();
+  db.reset();
+  registry.reset();
+  services.reset();
+  bus.reset();
+  if (scheduler) scheduler->stop();
+  scheduler.reset();
+}
+
+}  // namespace sb::app
