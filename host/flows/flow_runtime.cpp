@@ -310,6 +310,7 @@ void FlowRuntime::process_resume(Worker& worker, Task& task, bool& lane_released
   segment.input.resume = task.resume_value;
   segment.input.context = {{"trigger", segment.record.trigger},
                            {"workspace", workspace_context(task.workspace_id, timezone_of(task.workspace_id))}};
+  if (segment.record.state.contains("message")) segment.input.context["message"] = segment.record.state["message"];
   if (read.snap.contact) segment.input.context["contact"] = contact_context(*read.snap.contact);
   if (read.snap.conversation) segment.input.context["conversation"] = conversation_context(*read.snap.conversation);
   segment.outcome = worker.engine->run(segment.input);
@@ -425,6 +426,13 @@ messaging::OutgoingMessage outgoing_of(const nlohmann::json& effect) {
 void FlowRuntime::run_and_commit(Worker&, Segment segment, bool& lane_released) {
   const int64_t now = clock_();
   settle_record(segment.record, segment.outcome, now, options_.max_steps_kept);
+  // The message this segment saw stays ctx.message when a delay, an HTTP
+  // response or a timeout resumes it: a replayed Lua flow must find what it
+  // read before the wait, and a graph's {{message.text}} still means the
+  // contact's last message.
+  if (segment.record.status == "waiting" && segment.input.context.contains("message")) {
+    segment.record.state["message"] = segment.input.context["message"];
+  }
   auto shared = std::make_shared<Segment>(std::move(segment));
   const uint64_t steps = shared->outcome.steps.size();
   {
