@@ -97,6 +97,10 @@ class FlowRuntime {
 
   // Checks deadlines and schedules now (after a test clock moved).
   void poke_timers();
+  // The same, and waits until the timer thread has made that check and
+  // queued what came due, so that a wait_until_idle() after it covers the
+  // work. False on timeout, or when the runtime is not running.
+  bool check_timers(std::chrono::milliseconds timeout);
   // Rescans the flows directory now; true when flows changed.
   bool reload();
   // Waits until no lane has work, no write is pending and no HTTP call is in
@@ -175,6 +179,8 @@ class FlowRuntime {
   uint64_t schedules_generation_ = ~uint64_t{0};
   std::condition_variable timer_cv_;
   bool timers_poked_ = false;
+  uint64_t checks_requested_ = 0;  // check_timers() calls so far
+  uint64_t checks_done_ = 0;       // the requests the timer thread has served
   std::thread timer_thread_;
 
   struct HttpJob {

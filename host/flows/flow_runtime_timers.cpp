@@ -59,6 +59,16 @@ void FlowRuntime::poke_timers() {
   timer_cv_.notify_all();
 }
 
+bool FlowRuntime::check_timers(std::chrono::milliseconds timeout) {
+  std::unique_lock<std::mutex> lock(mu_);
+  if (!started_ || stopping_) return false;
+  const uint64_t ticket = ++checks_requested_;
+  timers_poked_ = true;
+  timer_cv_.notify_all();
+  return idle_cv_.wait_for(lock, timeout, [&] { return stopping_ || checks_done_ >= ticket; }) &&
+         checks_done_ >= ticket;
+}
+
 bool FlowRuntime::reload() {
   const bool changed = library_.rescan();
   if (changed) poke_timers();
@@ -69,6 +79,7 @@ void FlowRuntime::timer_loop() {
   auto last_reload = std::chrono::steady_clock::now();
   auto last_purge = std::chrono::steady_clock::time_point{};
   for (;;) {
+    uint64_t checks_seen = 0;  // check_timers() requests this pass serves
     {
       std::unique_lock<std::mutex> lock(mu_);
       if (stopping_) return;
@@ -87,9 +98,15 @@ void FlowRuntime::timer_loop() {
         timer_cv_.wait_for(lock, wait, [this] { return stopping_ || timers_poked_; });
       }
       timers_poked_ = false;
+      checks_seen = checks_requested_;
       if (stopping_) return;
     }
     fire_due();
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      checks_done_ = std::max(checks_done_, checks_seen);
+      idle_cv_.notify_all();
+    }
     const auto now = std::chrono::steady_clock::now();
     if (now - last_reload >= options_.reload_interval) {
       last_reload = now;
