@@ -330,14 +330,18 @@ void FlowRuntime::process_start(Worker& worker, Task& task, bool& lane_released)
     }
   });
   FlowPtr flow = library_.current(task.workspace_id, task.flow_id);
-  auto refuse = [&](std::string why) {
-    if (task.on_committed) task.on_committed({{"execution_id", nullptr}, {"status", "refused"}, {"error", why}});
+  auto refuse = [&](const char* code, std::string why) {
+    if (task.on_committed) {
+      task.on_committed({{"execution_id", nullptr}, {"status", "refused"}, {"code", code}, {"error", why}});
+    }
   };
-  if (!flow || !organization) return refuse("no flow '" + task.flow_id + "' in this workspace");
-  if (!task.conversation_id.empty() && !snap.conversation) return refuse("no conversation '" + task.conversation_id + "'");
+  if (!flow || !organization) return refuse("not_found", "no flow '" + task.flow_id + "' in this workspace");
+  if (!task.conversation_id.empty() && !snap.conversation) {
+    return refuse("not_found", "no conversation '" + task.conversation_id + "'");
+  }
   // A conversation a human has gets no bot flow, whatever started it.
   if (snap.conversation && snap.conversation->mode == "human" && task.trigger.value("type", "") != "manual") {
-    return refuse("a human has the conversation");
+    return refuse("conflict", "a human has the conversation; the bot takes it back when the handoff is released");
   }
   Segment segment;
   segment.lane = task.lane;

@@ -78,7 +78,10 @@ class FlowRuntime {
 
   // Starts `flow_id` now (trigger "manual", or whatever `trigger` says) in
   // `conversation_id` (empty: none). Returns the execution as committed
-  // after its first segment: {"execution_id", "status", "error"}.
+  // after its first segment: {"execution_id", "status", "error"}. Throws
+  // sb::Error: not_found for no such flow or conversation, conflict when a
+  // human has the conversation (any trigger but "manual"), unavailable when
+  // the runtime is not running or stops first.
   nlohmann::json start_flow(const std::string& workspace_id, const std::string& flow_id,
                             const std::string& conversation_id, nlohmann::json vars = nlohmann::json::object(),
                             nlohmann::json trigger = {{"type", "manual"}});
@@ -86,7 +89,8 @@ class FlowRuntime {
   // POST /hooks/flows/<flow-id>: the flow whose webhook trigger has this
   // secret (compared in constant time) starts with the body; see
   // docs/flows.md. unauthorized for a wrong secret, not_found for no such
-  // webhook flow, invalid_argument for a bad body.
+  // webhook flow or profile, invalid_argument for a bad body, conflict when
+  // a human has the contact's conversation.
   nlohmann::json handle_webhook(const std::string& flow_id, const std::string& secret, const nlohmann::json& body);
 
   // A human gives the conversation back to the bot: mode "bot", and the

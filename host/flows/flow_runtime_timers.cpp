@@ -395,8 +395,17 @@ nlohmann::json FlowRuntime::start_flow(const std::string& workspace_id, const st
   if (future.wait_for(std::chrono::seconds(30)) != std::future_status::ready) {
     throw Error(ErrorCode::timeout, "the flow did not finish its first step within 30 s");
   }
-  nlohmann::json result = future.get();
-  if (result.value("status", "") == "refused") throw Error(ErrorCode::not_found, result.value("error", "refused"));
+  nlohmann::json result;
+  try {
+    result = future.get();
+  } catch (const std::future_error&) {
+    // stop() dropped the task before it ran.
+    throw Error(ErrorCode::unavailable, "the flow runtime stopped before the flow could start");
+  }
+  if (result.value("status", "") == "refused") {
+    const ErrorCode code = result.value("code", "") == "conflict" ? ErrorCode::conflict : ErrorCode::not_found;
+    throw Error(code, result.value("error", "refused"));
+  }
   return result;
 }
 
