@@ -6,28 +6,30 @@
 // for GET /ready, then keeps N keep-alive connections busy posting sandbox
 // inbound messages to /hooks/channel-sandbox/<profile>/inbound. The host
 // acknowledges a webhook only after the message is committed, so every 200 is
-// a persisted message. The demo's auto-reply answers "ping" with "pong", so
-// the figures include the auto-reply going through the outbox.
+// a persisted message. Flows answer asynchronously, after the 200: which
+// flows the demo workspace has is chosen with --flows (the welcome menu, the
+// "ping" keyword flow, a flow that answers nothing, none, or the demo's own
+// seeding), and after the load
+// the bench waits until the host's database shows every message handled and
+// every reply sent, and says how long that took.
 //
 // Everything is bounded: only loopback targets, a capped run time, a capped
 // request count, and a watchdog that ends the run if anything hangs.
 //
 //   bench_inbound [--seconds S | --messages M] [--connections N] [--warmup S]
 //                 [--switchboard PATH] [--url http://127.0.0.1:PORT --pid PID]
+//                 [--flows demo|none|ping|welcome|silent] [--drain-timeout S]
 //                 [--json] [--keep-data] [-- serve args...]
+#include "host_process.hpp"
+#include "inbound_flows.hpp"
+
 #include <httplib.h>
 #include <nlohmann/json.hpp>
 
 #include <arpa/inet.h>
-#include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
-#include <sys/prctl.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
-
-extern char** environ;
 
 #include <algorithm>
 #include <atomic>
@@ -40,15 +42,12 @@ extern char** environ;
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <deque>
 #include <filesystem>
-#include <fstream>
 #include <iostream>
 #include <mutex>
 #include <optional>
 #include <sstream>
 #include <string>
-#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -64,7 +63,7 @@ constexpr double kMaxWarmupSeconds = 60;
 constexpr uint64_t kMaxMessages = 10'000'000;  // measured requests
 constexpr uint64_t kMaxRequests = 20'000'000;  // warm-up + measured, all connections
 constexpr double kMaxStartupSeconds = 120;
-constexpr auto kStopGrace = std::chrono::seconds(30);
+constexpr double kMaxDrainSeconds = 300;
 constexpr size_t kMaxErrorSamples = 5;
 
 std::atomic<bool> g_interrupted{false};
@@ -91,6 +90,8 @@ struct Options {
   double startup_timeout = 60;
   bool json = false;
   bool keep_data = false;
+  std::optional<bench::FlowsMode> flows;  // own host only; unset = demo
+  double drain_timeout = 30;
 };
 
 [[noreturn]] void fail(const std::string& message) {
@@ -111,6 +112,15 @@ Target (default: start the host itself on a temp data dir and a free port):
   --config FILE         SWITCHBOARD_CONFIG for the started host (default: none)
   --host-log-level L    SWITCHBOARD_LOG_LEVEL for the started host (default: warn)
   --keep-data           keep the temp data dir and host log
+  --flows MODE          the demo workspace's flows in the started host:
+                        demo (default: what the host seeds, welcome menu + ping),
+                        none (no flow: messages are stored and marked handled),
+                        ping (keyword "ping" -> "pong"),
+                        welcome (the welcome menu: buttons for every message),
+                        silent (a one-node flow that takes every message and
+                        answers nothing)
+  --drain-timeout S     after the load, wait up to S s for every message to be
+                        handled and every reply sent (default 30; 0: don't wait)
   --url URL             drive an already running host (loopback only),
                         e.g. http://127.0.0.1:8080
   --pid PID             that host's pid, to report its peak RSS
@@ -182,6 +192,12 @@ Options parse_args(int argc, char** argv) {
       options.startup_timeout = parse_number(arg, value(), 1, kMaxStartupSeconds);
     } else if (arg == "--json") {
       options.json = true;
+    } else if (arg == "--flows") {
+      const std::string mode = value();
+      options.flows = bench::parse_flows_mode(mode);
+      if (!options.flows) fail("--flows wants demo, none, ping, welcome or silent, got '" + mode + "'");
+    } else if (arg == "--drain-timeout") {
+      options.drain_timeout = parse_number(arg, value(), 0, kMaxDrainSeconds);
     } else {
       fail("unknown argument '" + arg + "' (see --help)");
     }
@@ -189,6 +205,7 @@ Options parse_args(int argc, char** argv) {
   if (!options.url.empty() && !options.switchboard.empty()) fail("--url and --switchboard exclude each other");
   if (options.url.empty() && options.pid) fail("--pid goes with --url (the started host's pid is known)");
   if (!options.url.empty() && !options.serve_args.empty()) fail("serve args only apply to a host the bench starts");
+  if (!options.url.empty() && options.flows) fail("--flows only applies to a host the bench starts");
   for (char c : options.profile) {
     if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_')) fail("--profile: letters, digits, - and _ only");
   }
@@ -239,165 +256,8 @@ Target parse_url(const std::string& url) {
   return target;
 }
 
-// A port that was free a moment ago (the host binds it right after).
-int free_loopback_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0) fail(std::string("socket: ") + std::strerror(errno));
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  address.sin_port = 0;
-  socklen_t length = sizeof address;
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 ||
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) != 0) {
-    ::close(fd);
-    fail(std::string("finding a free port: ") + std::strerror(errno));
-  }
-  ::close(fd);
-  return ntohs(address.sin_port);
-}
-
-fs::path own_directory() {
-  std::error_code error;
-  const fs::path self = fs::read_symlink("/proc/self/exe", error);
-  return error ? fs::current_path() : self.parent_path();
-}
-
-std::string tail_of_file(const fs::path& path, size_t lines) {
-  std::ifstream in(path);
-  std::deque<std::string> last;
-  for (std::string line; std::getline(in, line);) {
-    last.push_back(line);
-    if (last.size() > lines) last.pop_front();
-  }
-  std::string text;
-  for (const auto& line : last) text += "  | " + line + "\n";
-  return text;
-}
-
-// VmHWM (peak resident set) of a process, in KiB.
-std::optional<long> peak_rss_kib(pid_t pid) {
-  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
-  for (std::string line; std::getline(status, line);) {
-    if (line.rfind("VmHWM:", 0) == 0) return std::strtol(line.c_str() + 6, nullptr, 10);
-  }
-  return std::nullopt;
-}
-
-// ---- The host the bench starts ----
-
-class HostProcess {
- public:
-  HostProcess() = default;
-  HostProcess(const HostProcess&) = delete;
-  HostProcess& operator=(const HostProcess&) = delete;
-  ~HostProcess() {
-    if (running()) {
-      ::kill(pid_, SIGKILL);
-      ::waitpid(pid_, nullptr, 0);
-    }
-  }
-
-  void start(const Options& options, const fs::path& data_dir, int port, const fs::path& log_path) {
-    std::vector<std::string> args{options.switchboard, "serve"};
-    args.insert(args.end(), options.serve_args.begin(), options.serve_args.end());
-    std::vector<char*> argv;
-    for (auto& arg : args) argv.push_back(arg.data());
-    argv.push_back(nullptr);
-
-    // The child's environment is built here: between fork and exec only
-    // async-signal-safe calls are allowed (the bench already has threads).
-    std::vector<std::string> env;
-    for (char** entry = environ; *entry; ++entry) {
-      const std::string_view text(*entry);
-      const bool ours = text.rfind("SWITCHBOARD_DATA_DIR=", 0) == 0 || text.rfind("SWITCHBOARD_LISTEN=", 0) == 0 ||
-                        text.rfind("SWITCHBOARD_LOG_LEVEL=", 0) == 0 || text.rfind("SWITCHBOARD_CONFIG=", 0) == 0;
-      if (!ours) env.emplace_back(text);
-    }
-    env.push_back("SWITCHBOARD_DATA_DIR=" + data_dir.string());
-    env.push_back("SWITCHBOARD_LISTEN=127.0.0.1:" + std::to_string(port));
-    env.push_back("SWITCHBOARD_LOG_LEVEL=" + options.host_log_level);
-    if (options.config) env.push_back("SWITCHBOARD_CONFIG=" + *options.config);
-    std::vector<char*> envp;
-    for (auto& entry : env) envp.push_back(entry.data());
-    envp.push_back(nullptr);
-
-    const int log_fd = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (log_fd < 0) fail("cannot create " + log_path.string() + ": " + std::strerror(errno));
-    static constexpr char kExecFailed[] = "bench_inbound: cannot execute the host\n";
-    const pid_t parent = ::getpid();
-
-    const pid_t child = ::fork();
-    if (child < 0) fail(std::string("fork: ") + std::strerror(errno));
-    if (child == 0) {
-      // Own process group: a Ctrl-C reaches the bench, which then stops the
-      // host cleanly. If the bench dies, the host goes with it.
-      ::setpgid(0, 0);
-      ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-      if (::getppid() != parent) ::_exit(127);
-      ::dup2(log_fd, STDOUT_FILENO);
-      ::dup2(log_fd, STDERR_FILENO);
-      ::execve(argv[0], argv.data(), envp.data());
-      [[maybe_unused]] auto ignored = ::write(STDERR_FILENO, kExecFailed, sizeof kExecFailed - 1);
-      ::_exit(127);
-    }
-    ::close(log_fd);
-    pid_ = child;
-  }
-
-  pid_t pid() const { return pid_; }
-
-  // False once the process has exited (and then `exit_description` says how).
-  bool running() {
-    if (pid_ <= 0 || exited_) return false;
-    int status = 0;
-    if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-      record_exit(status);
-      return false;
-    }
-    return true;
-  }
-
-  const std::string& exit_description() const { return exit_description_; }
-
-  // SIGTERM, then SIGKILL after the grace period. Returns what happened.
-  std::string stop() {
-    if (!running()) return "had already exited (" + exit_description_ + ")";
-    const auto begin = Clock::now();
-    ::kill(pid_, SIGTERM);
-    while (Clock::now() - begin < kStopGrace) {
-      if (!running()) {
-        const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - begin).count();
-        return "stopped by SIGTERM in " + std::to_string(ms) + " ms (" + exit_description_ + ")";
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-    ::kill(pid_, SIGKILL);
-    int status = 0;
-    ::waitpid(pid_, &status, 0);
-    record_exit(status);
-    return "did not stop within 30 s of SIGTERM; killed";
-  }
-
- private:
-  void record_exit(int status) {
-    exited_ = true;
-    if (WIFEXITED(status)) {
-      exit_description_ = "exit status " + std::to_string(WEXITSTATUS(status));
-    } else if (WIFSIGNALED(status)) {
-      exit_description_ = std::string("killed by signal ") + ::strsignal(WTERMSIG(status));
-    } else {
-      exit_description_ = "ended";
-    }
-  }
-
-  pid_t pid_ = -1;
-  bool exited_ = false;
-  std::string exit_description_;
-};
-
 // Polls GET /ready until it answers 200, the host dies, or time runs out.
-bool wait_until_ready(const Target& target, double timeout_seconds, HostProcess* host, std::string& why) {
+bool wait_until_ready(const Target& target, double timeout_seconds, bench::HostProcess* host, std::string& why) {
   const auto deadline = Clock::now() + from_seconds(timeout_seconds);
   httplib::Client client(target.host, target.port);
   client.set_connection_timeout(1, 0);
@@ -421,14 +281,18 @@ bool wait_until_ready(const Target& target, double timeout_seconds, HostProcess*
   return false;
 }
 
-// Sends one "ping" and looks for a "pong" in the outbound list, to say whether
-// the figures include the auto-reply. Informational only.
-std::string check_auto_reply(const Target& target, const std::string& profile, const std::string& run_id) {
+// Sends one "ping" and looks for the flows' reply in the outbound list, to
+// say what the figures include. `expected` is a text the reply contains;
+// empty: no reply is expected, and the list must stay empty for a second.
+// Informational only. The probe comes from a number outside the rotating
+// senders, so no benchmark contact starts with a waiting execution.
+std::string check_auto_reply(const Target& target, const std::string& profile, const std::string& run_id,
+                             const std::string& expected) {
   httplib::Client client(target.host, target.port);
   client.set_connection_timeout(2, 0);
   client.set_read_timeout(10, 0);
   const std::string hooks = "/hooks/channel-sandbox/" + profile;
-  const std::string body = R"({"from":"+15550000000","name":"Bench","text":"ping probe","id":"bench-)" + run_id +
+  const std::string body = R"({"from":"+15540000000","name":"Bench","text":"ping probe","id":"bench-)" + run_id +
                            R"(-probe"})";
   auto posted = client.Post(hooks + "/inbound", body, "application/json");
   if (!posted) return "probe failed: " + httplib::to_string(posted.error());
@@ -436,15 +300,25 @@ std::string check_auto_reply(const Target& target, const std::string& profile, c
     return "probe answered " + std::to_string(posted->status) + ": " + posted->body.substr(0, 200);
   }
   const auto begin = Clock::now();
-  while (Clock::now() - begin < std::chrono::seconds(5)) {
+  const auto wait = expected.empty() ? std::chrono::seconds(1) : std::chrono::seconds(5);
+  std::string last_body;
+  while (Clock::now() - begin < wait) {
     auto outbound = client.Get(hooks + "/outbound");
-    if (outbound && outbound->status == 200 && outbound->body.find("pong") != std::string::npos) {
-      const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - begin).count();
-      return "on (\"pong\" in the outbound list " + std::to_string(ms) + " ms after the probe)";
+    if (outbound && outbound->status == 200) {
+      last_body = outbound->body;
+      if (!expected.empty() && last_body.find(expected) != std::string::npos) {
+        const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - begin).count();
+        return "on (\"" + expected + "\" in the outbound list " + std::to_string(ms) + " ms after the probe)";
+      }
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
-  return "NOT seen: no \"pong\" in the outbound list 5 s after a \"ping\" probe";
+  if (expected.empty()) {
+    const bool silent = last_body.find("\"type\"") == std::string::npos;
+    return silent ? "off (no reply 1 s after a \"ping\" probe, as expected)"
+                  : "UNEXPECTED: a reply to the probe although no flow should answer";
+  }
+  return "NOT seen: no \"" + expected + "\" in the outbound list 5 s after a \"ping\" probe";
 }
 
 // ---- The load ----
@@ -595,16 +469,17 @@ int main(int argc, char** argv) {
   // Every phase has a bound; the watchdog holds the sum plus slack.
   const double measured_bound = options.messages ? kMaxSeconds : options.seconds;
   const double total_bound = options.startup_timeout + 10 + options.warmup + measured_bound + 60 +
-                             std::chrono::duration<double>(kStopGrace).count() + 30;
+                             options.drain_timeout + std::chrono::duration<double>(bench::kHostStopGrace).count() + 30;
   Watchdog watchdog(Clock::now() + from_seconds(total_bound));
 
-  HostProcess host;
+  bench::HostProcess host;
   Target target;
   fs::path temp_dir;
   fs::path log_path;
   std::optional<pid_t> host_pid = options.pid;
+  const bench::FlowsMode flows_mode = options.flows.value_or(bench::FlowsMode::demo);
   if (options.url.empty()) {
-    if (options.switchboard.empty()) options.switchboard = (own_directory() / "switchboard").string();
+    if (options.switchboard.empty()) options.switchboard = (bench::own_directory() / "switchboard").string();
     if (::access(options.switchboard.c_str(), X_OK) != 0) {
       fail("no host executable at " + options.switchboard + " (build it, or pass --switchboard PATH or --url URL)");
     }
@@ -612,11 +487,18 @@ int main(int argc, char** argv) {
     if (!::mkdtemp(pattern.data())) fail(std::string("mkdtemp: ") + std::strerror(errno));
     temp_dir = pattern;
     log_path = temp_dir / "host.log";
-    target = Target{"127.0.0.1", free_loopback_port()};
-    host.start(options, temp_dir / "data", target.port, log_path);
+    try {
+      target = Target{"127.0.0.1", bench::free_loopback_port()};
+      bench::prepare_demo_flows(temp_dir / "data", flows_mode);
+      host.start({options.switchboard, options.serve_args, temp_dir / "data", target.port, options.host_log_level,
+                  options.config, log_path});
+    } catch (const std::exception& e) {
+      fail(e.what());
+    }
     host_pid = host.pid();
     std::cout << "host     " << options.switchboard << " serve (pid " << host.pid() << ", data "
               << (temp_dir / "data").string() << ", log level " << options.host_log_level << ")\n";
+    std::cout << "flows    " << bench::to_string(flows_mode) << " (flows/demo/ of the data dir)\n";
   } else {
     target = parse_url(options.url);
   }
@@ -633,12 +515,12 @@ int main(int argc, char** argv) {
   std::string why;
   if (!wait_until_ready(target, options.startup_timeout, options.url.empty() ? &host : nullptr, why)) {
     std::cerr << "bench_inbound: " << why << "\n";
-    if (!log_path.empty()) std::cerr << "host log (last lines):\n" << tail_of_file(log_path, 40);
+    if (!log_path.empty()) std::cerr << "host log (last lines):\n" << bench::tail_of_file(log_path, 40);
     if (options.url.empty()) host.stop();
     cleanup();
     return 2;
   }
-  const std::string auto_reply = check_auto_reply(target, options.profile, run_id);
+  const std::string auto_reply = check_auto_reply(target, options.profile, run_id, bench::expected_reply(flows_mode));
   std::cout << "auto-reply " << auto_reply << "\n";
 
   std::cout << "load     " << options.connections << " connections, warm-up " << fixed(options.warmup, 1) << " s, then ";
@@ -670,8 +552,23 @@ int main(int argc, char** argv) {
     for (auto& thread : threads) thread.join();
   }
 
-  // Read the peak RSS while the host still runs.
-  const long rss_kib = host_pid ? peak_rss_kib(*host_pid).value_or(-1) : -1;  // KiB, -1: unknown
+  const int64_t load_stopped_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                      std::chrono::system_clock::now().time_since_epoch()).count();
+
+  // The flows answer after the 200: let them catch up, and count what they did.
+  std::optional<bench::Drain> drain;
+  std::string drain_error;
+  if (options.url.empty() && options.drain_timeout > 0 && !g_interrupted.load()) {
+    try {
+      const auto timeout = std::chrono::milliseconds(static_cast<int64_t>(options.drain_timeout * 1000));
+      drain = bench::wait_for_drain(temp_dir / "data" / "switchboard.db", timeout, load_stopped_ms);
+    } catch (const std::exception& e) {
+      drain_error = e.what();
+    }
+  }
+
+  // Read the peak RSS while the host still runs (load and drain).
+  const long rss_kib = host_pid ? bench::peak_rss_kib(*host_pid).value_or(-1) : -1;  // KiB, -1: unknown
   std::string host_stop;
   if (options.url.empty()) host_stop = host.stop();
 
@@ -706,6 +603,13 @@ int main(int argc, char** argv) {
   } else {
     std::cout << "host peak RSS          n/a" << (host_pid ? " (cannot read /proc/<pid>/status)" : " (pass --pid)") << "\n";
   }
+  nlohmann::json drain_json = nullptr;
+  if (drain) {
+    std::cout << bench::describe(*drain);
+    drain_json = bench::to_json(*drain);
+  } else if (!drain_error.empty()) {
+    std::cout << "database               not read: " << drain_error << "\n";
+  }
   if (!host_stop.empty()) std::cout << "host                   " << host_stop << "\n";
   if (g_interrupted.load()) std::cout << "note                   interrupted: figures cover the part that ran\n";
   if (shared.hit_request_cap.load()) std::cout << "note                   stopped at the request cap (" << kMaxRequests << ")\n";
@@ -716,7 +620,7 @@ int main(int argc, char** argv) {
   if (!shared.error_samples.empty()) {
     std::cout << "first errors (" << shared.error_sample_total << " in all, warm-up included):\n";
     for (const auto& sample : shared.error_samples) std::cout << "  " << sample << "\n";
-    if (!log_path.empty()) std::cout << "host log (last lines):\n" << tail_of_file(log_path, 20);
+    if (!log_path.empty()) std::cout << "host log (last lines):\n" << bench::tail_of_file(log_path, 20);
   }
 
   if (options.json) {
@@ -735,6 +639,8 @@ int main(int argc, char** argv) {
         {"errors", {{"non_200", total.rejected}, {"no_answer", total.transport}}},
         {"host_peak_rss_kib", rss_kib >= 0 ? nlohmann::json(rss_kib) : nlohmann::json(nullptr)},
         {"auto_reply", auto_reply},
+        {"flows", options.url.empty() ? nlohmann::json(bench::to_string(flows_mode)) : nlohmann::json(nullptr)},
+        {"after_load", drain_json},
     };
     std::cout << out.dump() << "\n";
   }
