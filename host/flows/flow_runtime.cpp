@@ -67,8 +67,12 @@ void FlowRuntime::start() {
   for (auto& w : workers_) threads_.emplace_back([this, worker = w.get()] { worker_loop(*worker); });
   for (unsigned i = 0; i < std::max(1u, options_.http_threads); ++i) http_threads_.emplace_back([this] { http_loop(); });
   recover();
-  timer_thread_ = std::thread([this] { timer_loop(); });
+  // Messages stored before the stop are queued before the timer thread can
+  // fire deadlines that passed meanwhile: a conversation's work runs in
+  // order, so an answer that came in time reaches its ask before the
+  // timeout, which then finds the execution moved on.
   sweep_unhandled();
+  timer_thread_ = std::thread([this] { timer_loop(); });
 }
 
 void FlowRuntime::stop() {

@@ -400,13 +400,12 @@ TEST_CASE("answers acknowledged before a kill -9 in the middle of them are each 
   host.stop();
 }
 
-
-// Without the fix described in the report (FlowRuntime::start() dispatching
-// unhandled messages before the timer thread can fire overdue deadlines),
-// the timeout wins the race about 2 runs in 5: hence [!mayfail] for now.
+// FlowRuntime::start() dispatches unhandled messages before its timer
+// thread may fire deadlines that passed while the host was down; the other
+// way round, the timeout won this race about 2 runs in 5.
 TEST_CASE("an answer stored before its deadline but not handled when the host died wins over the timeout when the "
           "host comes back only after the deadline",
-          "[e2e][flows][!mayfail]") {
+          "[e2e][flows]") {
   constexpr int kShortTimeoutS = 8;
   TempDir dir("sb-e2e-flow-restart-late");
   write_flows(dir.path(), kShortTimeoutS);
