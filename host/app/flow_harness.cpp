@@ -163,21 +163,16 @@ void FlowHarness::advance(int64_t ms) {
     const auto next = std::find_if(deadlines.begin(), deadlines.end(), [&](int64_t d) { return d <= target; });
     if (next == deadlines.end()) break;
     if (*next > current) set_clock(*next);
-    runtime.poke_timers();
+    runtime.check_timers(kIdleTimeout);
     settle();
-    if (*next <= current) {
-      // Already due before this pass: the timer is on its way; do not spin.
-      if (std::chrono::steady_clock::now() > give_up) {
-        throw Error(ErrorCode::timeout, "a wait that came due was not resumed within 60 s");
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    if (*next <= current && std::chrono::steady_clock::now() > give_up) {
+      throw Error(ErrorCode::timeout, "a wait that came due was not resumed within 60 s");
     }
   }
   if (target > now()) set_clock(target);
   // Schedules (cron triggers) are not in the waiting set: one look at the
-  // final time, given a moment to enqueue what comes due.
-  runtime.poke_timers();
-  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  // final time.
+  runtime.check_timers(kIdleTimeout);
   settle();
 }
 
