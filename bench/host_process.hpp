@@ -61,5 +61,9 @@ std::filesystem::path own_directory();
 std::string tail_of_file(const std::filesystem::path& path, size_t lines);
 // VmHWM (peak resident set) of a process, in KiB.
 std::optional<long> peak_rss_kib(pid_t pid);
+// CPU time (user + system, all threads) a process has used so far, in
+// seconds; on a busy machine CPU per message compares runs better than
+// messages per second.
+std::optional<double> cpu_seconds(pid_t pid);
 
 }  // namespace bench

@@ -537,6 +537,7 @@ int main(int argc, char** argv) {
   plan.run_id = run_id;
   plan.contacts = options.contacts;
   plan.messages = options.messages;
+  const std::optional<double> host_cpu_before = host_pid ? bench::cpu_seconds(*host_pid) : std::nullopt;
   const auto start = Clock::now();
   plan.measure_begin = start + from_seconds(options.warmup);
   plan.measure_end = plan.measure_begin + from_seconds(measured_bound);
@@ -569,6 +570,7 @@ int main(int argc, char** argv) {
 
   // Read the peak RSS while the host still runs (load and drain).
   const long rss_kib = host_pid ? bench::peak_rss_kib(*host_pid).value_or(-1) : -1;  // KiB, -1: unknown
+  const std::optional<double> host_cpu_after = host_pid ? bench::cpu_seconds(*host_pid) : std::nullopt;
   std::string host_stop;
   if (options.url.empty()) host_stop = host.stop();
 
@@ -602,6 +604,16 @@ int main(int argc, char** argv) {
               << *host_pid << ")\n";
   } else {
     std::cout << "host peak RSS          n/a" << (host_pid ? " (cannot read /proc/<pid>/status)" : " (pass --pid)") << "\n";
+  }
+  // Every request of the load, warm-up included, against the host's CPU
+  // over the same span (load, and the drain when there was one).
+  const uint64_t posted = total.sent + total.warmup_sent;
+  std::optional<double> cpu_us_per_message;
+  if (host_cpu_before && host_cpu_after && posted > 0) {
+    const double cpu = *host_cpu_after - *host_cpu_before;
+    cpu_us_per_message = cpu * 1e6 / static_cast<double>(posted);
+    std::cout << "host CPU per message   " << fixed(*cpu_us_per_message, 0) << " µs (" << fixed(cpu, 2)
+              << " CPU s for " << posted << " messages, warm-up" << (drain ? " and drain" : "") << " included)\n";
   }
   nlohmann::json drain_json = nullptr;
   if (drain) {
@@ -638,6 +650,7 @@ int main(int argc, char** argv) {
           {"max", latencies.empty() ? 0.0 : latencies.back() / 1000.0}}},
         {"errors", {{"non_200", total.rejected}, {"no_answer", total.transport}}},
         {"host_peak_rss_kib", rss_kib >= 0 ? nlohmann::json(rss_kib) : nlohmann::json(nullptr)},
+        {"host_cpu_us_per_message", cpu_us_per_message ? nlohmann::json(*cpu_us_per_message) : nlohmann::json(nullptr)},
         {"auto_reply", auto_reply},
         {"flows", options.url.empty() ? nlohmann::json(bench::to_string(flows_mode)) : nlohmann::json(nullptr)},
         {"after_load", drain_json},
