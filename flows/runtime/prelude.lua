@@ -18,6 +18,7 @@ local setmetatable, rawget, load = setmetatable, rawget, load
 local floor = math.floor
 local find, gsub, gmatch, sub, format = string.find, string.gsub, string.gmatch, string.sub, string.format
 local tointeger = math.tointeger
+local concat = table.concat
 
 local RUN = {cursor = 0, journal = {}}
 local methods = {}
@@ -168,26 +169,6 @@ end
 
 -- Pure helpers --------------------------------------------------------------
 
--- "contact.name", "vars.items[0].title": dotted names with 0-based indexes.
-local function lookup(ctx, path)
-  local current = ctx
-  for part in gmatch(path, "[^%.]+") do
-    local name, rest = part:match("^([%w_]*)(.*)$")
-    if name == nil then return nil end
-    if name ~= "" then
-      if type(current) ~= "table" then return nil end
-      current = current[name]
-    end
-    for index in gmatch(rest, "%[(%d+)%]") do
-      if type(current) ~= "table" then return nil end
-      current = current[tointeger(index) + 1]
-    end
-    if rest ~= "" and not find(rest, "^%[%d+%]") then return nil end
-    if current == nil then return nil end
-  end
-  return current
-end
-
 local function render(value)
   local t = type(value)
   if t == "string" then return value end
@@ -197,18 +178,77 @@ local function render(value)
   return tostring(value)
 end
 
+-- Templates are compiled once per text (per state, bounded like the
+-- compiled chunks below) into literal pieces and paths split into keys, so
+-- that expanding one is table lookups and a concat: no pattern matching and
+-- no closures per call.
+
+-- "contact.name", "vars.items[0].title": dotted names with 0-based indexes,
+-- as keys ({"vars", "items", 1, "title"}); false for a path that names
+-- nothing (it always renders as missing).
+local function compile_path(path)
+  local keys = {}
+  for part in gmatch(path, "[^%.]+") do
+    local name, rest = part:match("^([%w_]*)(.*)$")
+    if name == nil then return false end
+    if name ~= "" then keys[#keys + 1] = name end
+    for index in gmatch(rest, "%[(%d+)%]") do keys[#keys + 1] = tointeger(index) + 1 end
+    if rest ~= "" and not find(rest, "^%[%d+%]") then return false end
+  end
+  return keys
+end
+
+local function compile_template(text)
+  local pieces, pos = {}, 1
+  while true do
+    local s, e, path = find(text, "{{%s*([^{}]-)%s*}}", pos)
+    if not s then break end
+    if s > pos then pieces[#pieces + 1] = sub(text, pos, s - 1) end
+    pieces[#pieces + 1] = {path = path, keys = compile_path(path)}
+    pos = e + 1
+  end
+  if pos <= #text then pieces[#pieces + 1] = sub(text, pos) end
+  return pieces
+end
+
+local templates, template_count = {}, 0
+
 local function template(text)
   if type(text) ~= "string" then return text end
-  if not find(text, "{{", 1, true) then return text end
+  local pieces = templates[text]
+  if pieces == nil then
+    if not find(text, "{{", 1, true) then return text end
+    pieces = compile_template(text)
+    if template_count >= 512 then templates, template_count = {}, 0 end
+    templates[text] = pieces
+    template_count = template_count + 1
+  end
   local ctx = RUN.ctx
-  return (gsub(text, "{{%s*([^{}]-)%s*}}", function(path)
-    local value = lookup(ctx, path)
-    if value == nil then
-      HOST.warn("template names {{" .. path .. "}}, which is not set")
-      return ""
+  local out = {}
+  for i = 1, #pieces do
+    local piece = pieces[i]
+    if type(piece) == "string" then
+      out[i] = piece
+    else
+      local value, keys = ctx, piece.keys
+      if keys then
+        for k = 1, #keys do
+          if type(value) ~= "table" then value = nil break end
+          value = value[keys[k]]
+          if value == nil then break end
+        end
+      else
+        value = nil
+      end
+      if value == nil then
+        HOST.warn("template names {{" .. piece.path .. "}}, which is not set")
+        out[i] = ""
+      else
+        out[i] = render(value)
+      end
     end
-    return render(value)
-  end))
+  end
+  return concat(out)
 end
 methods.template = template
 

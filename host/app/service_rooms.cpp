@@ -23,7 +23,10 @@ std::unique_ptr<ServiceRooms> ServiceRooms::open(const ServiceRoomsOptions& opti
   for (const auto& id : required) {
     if (!r.registry->loaded(id)) {
       std::string where;
-      for (const auto& p : options.plugin_paths) where += (where.empty() ? "" : ":") + p.string();
+      for (const auto& p : options.plugin_paths) {
+        if (!where.empty()) where += ':';
+        where += p.string();
+      }
       throw Error(ErrorCode::unavailable, "the plugin " + id + " is not loaded (searched " + where +
                                               "); run `switchboard plugins list` to see why");
     }
