@@ -164,7 +164,9 @@ TEST_CASE("an execution round-trips every field, JSON nulls and empty arrays inc
 TEST_CASE("an execution without conversation, wait or error reads back with those absent", "[flows]") {
   FlowStore s;
   ExecutionRecord e = s.execution(1000);
-  e.profile_id = e.conversation_id = e.contact_id = std::nullopt;
+  e.profile_id.reset();
+  e.conversation_id.reset();
+  e.contact_id.reset();
   s.insert(e);
 
   auto read = s.find("ws_a", e.id);
@@ -293,7 +295,9 @@ TEST_CASE("list_waiting pages through the waiting executions of every workspace,
   theirs.organization_id = "org_b";
   theirs.workspace_id = "ws_b";
   theirs.flow_id = "nightly";
-  theirs.profile_id = theirs.conversation_id = theirs.contact_id = std::nullopt;
+  theirs.profile_id.reset();
+  theirs.conversation_id.reset();
+  theirs.contact_id.reset();
   s.insert(theirs);
   expected.push_back(theirs);
   std::sort(expected.begin(), expected.end(), [](const ExecutionRecord& a, const ExecutionRecord& b) {

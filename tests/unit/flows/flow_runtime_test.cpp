@@ -95,7 +95,7 @@ return {
       try {
         for (int m = -1; m < kMessages; ++m) {
           for (int c = t; c < kConversations; c += kThreads) {
-            host.say(phone(c), m < 0 ? "hello" : "m" + std::to_string(m));
+            host.say(phone(c), m < 0 ? std::string("hello") : std::string("m").append(std::to_string(m)));
           }
         }
       } catch (...) {
@@ -305,7 +305,7 @@ TEST_CASE("an execution keeps only the newest max_steps_kept entries of its step
                           {{"ask.reply", "echo"}, {"echo.next", "ask"}}));
   host.start();
   host.say("+15550100001", "loop");
-  for (int i = 1; i <= 6; ++i) host.say("+15550100001", "n" + std::to_string(i));
+  for (int i = 1; i <= 6; ++i) host.say("+15550100001", std::string("n").append(std::to_string(i)));
   host.settle();
   CHECK(host.sent_to("+15550100001") == Strings{"n1", "n2", "n3", "n4", "n5", "n6"});
   const auto e = host.only_execution("loop");
