@@ -1,5 +1,6 @@
 #include "inbound_flows.hpp"
 
+#include "app/application.hpp"
 #include "flows/embedded_files.hpp"
 
 #include <sqlite3.h>
@@ -15,22 +16,6 @@ namespace fs = std::filesystem;
 
 namespace bench {
 namespace {
-
-// The demo's "ping" flow as host/app/application.cpp seeds it.
-constexpr const char* kPingFlow = R"({
-  "schema": "switchboard.flow/1",
-  "id": "ping",
-  "rev": 1,
-  "name": "Ping",
-  "trigger": {"type": "keyword", "keywords": ["ping"], "match": "contains"},
-  "start": "pong",
-  "nodes": [
-    {"id": "pong", "type": "send_text", "typeVersion": 1, "name": "Pong", "config": {"text": "pong"},
-     "ui": {"x": 0, "y": 0}}
-  ],
-  "edges": []
-}
-)";
 
 // Takes every message and sends nothing: what running a flow costs the
 // inbound path apart from the replies it sends.
@@ -117,7 +102,7 @@ void prepare_demo_flows(const fs::path& data_dir, FlowsMode mode) {
   std::error_code error;
   fs::create_directories(dir, error);
   if (error) throw std::runtime_error("cannot create " + dir.string() + ": " + error.message());
-  if (mode == FlowsMode::ping) write_file(dir / "ping.flow.json", kPingFlow);
+  if (mode == FlowsMode::ping) write_file(dir / "ping.flow.json", std::string(sb::app::demo_ping_flow()));
   if (mode == FlowsMode::welcome) write_file(dir / "welcome-menu.flow.json", welcome_flow());
   if (mode == FlowsMode::silent) write_file(dir / "silent.flow.json", kSilentFlow);
 }

@@ -17,6 +17,24 @@
 #include <fstream>
 
 namespace sb::app {
+
+std::string_view demo_ping_flow() {
+  return R"({
+  "schema": "switchboard.flow/1",
+  "id": "ping",
+  "rev": 1,
+  "name": "Ping",
+  "trigger": {"type": "keyword", "keywords": ["ping"], "match": "contains"},
+  "start": "pong",
+  "nodes": [
+    {"id": "pong", "type": "send_text", "typeVersion": 1, "name": "Pong", "config": {"text": "pong"},
+     "ui": {"x": 0, "y": 0}}
+  ],
+  "edges": []
+}
+)";
+}
+
 namespace {
 
 constexpr const char* kDemoOrganization = "demo";
@@ -58,20 +76,7 @@ void seed_demo_flows(const std::filesystem::path& flows_dir) {
       std::ofstream(dir / std::string(file.path.substr(prefix.size()))) << file.content;
     }
   }
-  std::ofstream(dir / "ping.flow.json") << R"({
-  "schema": "switchboard.flow/1",
-  "id": "ping",
-  "rev": 1,
-  "name": "Ping",
-  "trigger": {"type": "keyword", "keywords": ["ping"], "match": "contains"},
-  "start": "pong",
-  "nodes": [
-    {"id": "pong", "type": "send_text", "typeVersion": 1, "name": "Pong", "config": {"text": "pong"},
-     "ui": {"x": 0, "y": 0}}
-  ],
-  "edges": []
-}
-)";
+  std::ofstream(dir / "ping.flow.json") << demo_ping_flow();
 }
 
 std::atomic<int> g_signal{0};

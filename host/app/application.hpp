@@ -7,8 +7,13 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <string_view>
 
 namespace sb::app {
+
+// The demo workspace's "ping" flow (a keyword flow answering ping with
+// pong), as the demo seeds it into <flows_dir>/demo/ping.flow.json.
+std::string_view demo_ping_flow();
 
 class Application {
  public:
