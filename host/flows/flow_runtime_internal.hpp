@@ -29,6 +29,15 @@ struct FlowRuntime::Task {
   nlohmann::json trigger;
   nlohmann::json vars = nlohmann::json::object();
   std::function<void(nlohmann::json)> on_committed;  // {"execution_id","status","error"}
+
+  // An inbound message for its conversation's lane.
+  static std::shared_ptr<Task> message(std::string workspace_id, std::string message_id, std::string conversation_id);
+  // The end of a wait: what came (`value`) for the execution in `lane`.
+  static std::shared_ptr<Task> resume(std::string workspace_id, std::string lane, std::string execution_id,
+                                      int64_t expected_version, std::string wait_kind, nlohmann::json value);
+  // A new execution of `flow_id`, in `conversation_id`'s lane or (none) a lane of its own.
+  static std::shared_ptr<Task> start(std::string workspace_id, std::string flow_id, std::string conversation_id,
+                                     nlohmann::json trigger);
 };
 
 // A conversation as a segment sees it, read before it runs.

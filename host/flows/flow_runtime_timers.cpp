@@ -15,6 +15,42 @@
 
 namespace sb::flows {
 
+std::shared_ptr<FlowRuntime::Task> FlowRuntime::Task::message(std::string workspace_id, std::string message_id,
+                                                             std::string conversation_id) {
+  auto task = std::make_shared<Task>();
+  task->kind = Kind::message;
+  task->workspace_id = std::move(workspace_id);
+  task->message_id = std::move(message_id);
+  task->lane = std::move(conversation_id);
+  return task;
+}
+
+std::shared_ptr<FlowRuntime::Task> FlowRuntime::Task::resume(std::string workspace_id, std::string lane,
+                                                            std::string execution_id, int64_t expected_version,
+                                                            std::string wait_kind, nlohmann::json value) {
+  auto task = std::make_shared<Task>();
+  task->kind = Kind::resume;
+  task->workspace_id = std::move(workspace_id);
+  task->lane = std::move(lane);
+  task->execution_id = std::move(execution_id);
+  task->expected_version = expected_version;
+  task->wait_kind = std::move(wait_kind);
+  task->resume_value = std::move(value);
+  return task;
+}
+
+std::shared_ptr<FlowRuntime::Task> FlowRuntime::Task::start(std::string workspace_id, std::string flow_id,
+                                                           std::string conversation_id, nlohmann::json trigger) {
+  auto task = std::make_shared<Task>();
+  task->kind = Kind::start;
+  task->workspace_id = std::move(workspace_id);
+  task->flow_id = std::move(flow_id);
+  task->lane = conversation_id.empty() ? new_id("lane") : conversation_id;
+  task->conversation_id = std::move(conversation_id);
+  task->trigger = std::move(trigger);
+  return task;
+}
+
 std::string FlowRuntime::timezone_of(const std::string& workspace_id) {
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -145,15 +181,8 @@ void FlowRuntime::fire_due() {
     }
   }
   for (auto& t : due) {
-    auto task = std::make_shared<Task>();
-    task->kind = Task::Kind::resume;
-    task->workspace_id = t.workspace_id;
-    task->lane = t.lane;
-    task->execution_id = t.execution_id;
-    task->expected_version = t.version;
-    task->wait_kind = t.wait_kind;
-    task->resume_value = t.wait_kind == "reply" ? nlohmann::json{{"timeout", true}} : nlohmann::json(true);
-    enqueue(std::move(task));
+    nlohmann::json value = t.wait_kind == "reply" ? nlohmann::json{{"timeout", true}} : nlohmann::json(true);
+    enqueue(Task::resume(t.workspace_id, t.lane, t.execution_id, t.version, t.wait_kind, std::move(value)));
   }
   for (const auto& [ws, flow] : due_schedules) {
     try {
@@ -245,14 +274,7 @@ void FlowRuntime::fire_schedule(const std::string& ws, const std::string& flow_i
   const nlohmann::json trigger = {{"type", "schedule"}, {"at", fired_at}};
   if (tag.empty() || profile.empty()) conversations.push_back("");
   for (const auto& conversation : conversations) {
-    auto task = std::make_shared<Task>();
-    task->kind = Task::Kind::start;
-    task->workspace_id = ws;
-    task->flow_id = flow_id;
-    task->conversation_id = conversation;
-    task->lane = conversation.empty() ? new_id("lane") : conversation;
-    task->trigger = trigger;
-    enqueue(std::move(task));
+    enqueue(Task::start(ws, flow_id, conversation, trigger));
   }
 }
 
@@ -278,15 +300,7 @@ void FlowRuntime::http_loop() {
     } catch (const std::exception& e) {
       result = {{"status", 0}, {"error", e.what()}};
     }
-    auto task = std::make_shared<Task>();
-    task->kind = Task::Kind::resume;
-    task->workspace_id = job.workspace_id;
-    task->lane = job.lane;
-    task->execution_id = job.execution_id;
-    task->expected_version = job.version;
-    task->wait_kind = "http";
-    task->resume_value = std::move(result);
-    enqueue(std::move(task));
+    enqueue(Task::resume(job.workspace_id, job.lane, job.execution_id, job.version, "http", std::move(result)));
     std::lock_guard<std::mutex> lock(mu_);
     --http_in_flight_;
     idle_cv_.notify_all();
@@ -297,13 +311,8 @@ void FlowRuntime::on_event(const Event& event) {
   if (event.type == "message.received") {
     const auto& d = event.data;
     if (d.value("direction", "in") != "in") return;
-    auto task = std::make_shared<Task>();
-    task->kind = Task::Kind::message;
-    task->workspace_id = event.workspace_id;
-    task->message_id = d.value("id", "");
-    task->lane = d.value("conversation_id", "");
-    if (task->message_id.empty() || task->lane.empty()) return;
-    enqueue(std::move(task));
+    const std::string id = d.value("id", ""), conversation = d.value("conversation_id", "");
+    if (!id.empty() && !conversation.empty()) enqueue(Task::message(event.workspace_id, id, conversation));
     return;
   }
   // Events that start flows: contact.tagged, conversation.resolved, handoff.released.
@@ -314,14 +323,8 @@ void FlowRuntime::on_event(const Event& event) {
   }
   const std::string conversation = event.data.value("conversation_id", "");
   for (const auto& flow : match_event_trigger(library_.flows(event.workspace_id), event.type, event.data.value("tag", ""))) {
-    auto task = std::make_shared<Task>();
-    task->kind = Task::Kind::start;
-    task->workspace_id = event.workspace_id;
-    task->flow_id = flow->id;
-    task->conversation_id = conversation;
-    task->lane = conversation.empty() ? new_id("lane") : conversation;
-    task->trigger = {{"type", "event"}, {"event", event.type}, {"data", event.data}, {"depth", depth}};
-    enqueue(std::move(task));
+    enqueue(Task::start(event.workspace_id, flow->id, conversation,
+                        {{"type", "event"}, {"event", event.type}, {"data", event.data}, {"depth", depth}}));
   }
 }
 
@@ -359,12 +362,7 @@ void FlowRuntime::sweep_unhandled() {
       return store::messages::unhandled_inbound(c, after_created, after_id, 500);
     });
     for (const auto& m : page) {
-      auto task = std::make_shared<Task>();
-      task->kind = Task::Kind::message;
-      task->workspace_id = m.workspace_id;
-      task->message_id = m.id;
-      task->lane = m.conversation_id;
-      enqueue(std::move(task));
+      enqueue(Task::message(m.workspace_id, m.id, m.conversation_id));
       ++n;
     }
     if (page.size() < 500) break;
@@ -378,13 +376,7 @@ nlohmann::json FlowRuntime::start_flow(const std::string& workspace_id, const st
                                        const std::string& conversation_id, nlohmann::json vars, nlohmann::json trigger) {
   auto promise = std::make_shared<std::promise<nlohmann::json>>();
   auto future = promise->get_future();
-  auto task = std::make_shared<Task>();
-  task->kind = Task::Kind::start;
-  task->workspace_id = workspace_id;
-  task->flow_id = flow_id;
-  task->conversation_id = conversation_id;
-  task->lane = conversation_id.empty() ? new_id("lane") : conversation_id;
-  task->trigger = std::move(trigger);
+  auto task = Task::start(workspace_id, flow_id, conversation_id, std::move(trigger));
   task->vars = std::move(vars);
   task->on_committed = [promise](nlohmann::json result) { promise->set_value(std::move(result)); };
   {
