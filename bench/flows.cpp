@@ -12,6 +12,7 @@
 //
 //   bench_flows [--seconds S | --runs N] [--warmup S] [--flow graph|lua|both]
 //               [--flow-file PATH] [--json]
+#include "bench_args.hpp"
 #include "flows/engine.hpp"
 #include "flows/flow_document.hpp"
 #include "flows/node_catalog.hpp"
@@ -37,6 +38,9 @@ using nlohmann::json;
 using Clock = std::chrono::steady_clock;
 
 namespace {
+
+using bench::fail;
+using bench::parse_number;
 
 constexpr double kMaxSeconds = 600;
 constexpr uint64_t kMaxRuns = 100'000'000;
@@ -144,11 +148,6 @@ struct Options {
   bool json = false;
 };
 
-[[noreturn]] void fail(const std::string& message) {
-  std::cerr << "bench_flows: " << message << "\n";
-  std::exit(2);
-}
-
 void print_usage() {
   std::cout << R"(usage: bench_flows [options]
 
@@ -164,15 +163,6 @@ the mean time per step and the Lua state's memory.
                    four inbound messages; it must complete without waiting
   --json           also print the results as one JSON line per flow
 )";
-}
-
-double parse_number(const std::string& flag, const std::string& text, double min, double max) {
-  char* end = nullptr;
-  const double value = std::strtod(text.c_str(), &end);
-  if (text.empty() || *end != '\0' || !(value >= min && value <= max)) {
-    fail(flag + " wants a number from " + std::to_string(min) + " to " + std::to_string(max) + ", got '" + text + "'");
-  }
-  return value;
 }
 
 Options parse_args(int argc, char** argv) {
@@ -400,6 +390,7 @@ void report(const Subject& subject, const Result& r, bool as_json) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  bench::set_program_name("bench_flows");
   const Options options = parse_args(argc, argv);
   BenchHost host;
   std::vector<Subject> subjects;

@@ -20,6 +20,7 @@
 //                 [--switchboard PATH] [--url http://127.0.0.1:PORT --pid PID]
 //                 [--flows demo|none|ping|welcome|silent] [--drain-timeout S]
 //                 [--json] [--keep-data] [-- serve args...]
+#include "bench_args.hpp"
 #include "host_process.hpp"
 #include "inbound_flows.hpp"
 
@@ -55,6 +56,9 @@ namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 
 namespace {
+
+using bench::fail;
+using bench::parse_number;
 
 // Hard limits, whatever the command line says.
 constexpr int kMaxConnections = 1024;
@@ -94,11 +98,6 @@ struct Options {
   double drain_timeout = 30;
 };
 
-[[noreturn]] void fail(const std::string& message) {
-  std::cerr << "bench_inbound: " << message << "\n";
-  std::exit(2);
-}
-
 void print_usage() {
   std::cout <<
       R"(usage: bench_inbound [options] [-- switchboard serve args...]
@@ -137,18 +136,6 @@ Load:
 Output:
   --json                also print the results as one JSON line
 )";
-}
-
-double parse_number(const std::string& flag, const std::string& text, double min, double max) {
-  char* end = nullptr;
-  errno = 0;
-  const double value = std::strtod(text.c_str(), &end);
-  if (text.empty() || *end != '\0' || errno != 0 || !(value >= min && value <= max)) {
-    std::ostringstream out;
-    out << flag << " wants a number from " << min << " to " << max << ", got '" << text << "'";
-    fail(out.str());
-  }
-  return value;
 }
 
 Options parse_args(int argc, char** argv) {
@@ -455,6 +442,7 @@ std::string fixed(double value, int decimals) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  bench::set_program_name("bench_inbound");
   Options options = parse_args(argc, argv);
   ::signal(SIGPIPE, SIG_IGN);
   struct sigaction interrupt {};
