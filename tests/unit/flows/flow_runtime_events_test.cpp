@@ -257,3 +257,29 @@ return {
   CHECK(host.executions("hook").empty());
   CHECK(host.outbound_count() == 0);
 }
+
+TEST_CASE("a webhook naming another tenant's profile is answered not_found and touches nothing there",
+          "[flows][runtime][webhook]") {
+  RuntimeHost host;
+  host.install("hook.lua", lua_reply_flow("hook", std::string(R"({type = "webhook", secret = ")") + kSecret + "\"}",
+                                          "from the hook"));
+  host.start();
+  host.db().write([](sb::store::Connection& c) {
+    c.execute("INSERT INTO organizations (id, name, created_at) VALUES ('org_other', 'Other', 0)");
+    c.execute("INSERT INTO workspaces (id, organization_id, name, created_at) VALUES ('ws_other', 'org_other', 'Other', 0)");
+    c.execute(
+        "INSERT INTO profiles (id, organization_id, workspace_id, name, channel_plugin, created_at, updated_at) "
+        "VALUES ('prof_other', 'org_other', 'ws_other', 'Theirs', 'channel-sandbox', 0, 0)");
+  });
+  CHECK(code_of([&] {
+          host.runtime().handle_webhook("hook", kSecret, {{"phone", "+15550100042"}, {"profile", "prof_other"}});
+        }) == sb::ErrorCode::not_found);
+  host.settle();
+  const auto counts = host.db().read([](sb::store::Connection& c) {
+    return std::pair{c.query_one("SELECT COUNT(*) AS n FROM contacts WHERE workspace_id = 'ws_other'")->integer("n"),
+                     c.query_one("SELECT COUNT(*) AS n FROM conversations WHERE workspace_id = 'ws_other'")->integer("n")};
+  });
+  CHECK(counts.first == 0);
+  CHECK(counts.second == 0);
+  CHECK(host.executions("hook").empty());
+}
