@@ -66,6 +66,7 @@ ApiRequest to_api_request(const httplib::Request& req, const std::string& reques
   r.path = req.path;
   r.body = req.body;
   r.request_id = request_id;
+  r.remote_addr = req.remote_addr;
   for (const auto& [k, v] : req.params) r.query.emplace(k, v);
   for (const auto& [k, v] : req.headers) r.headers[lower(k)] = v;
   return r;
@@ -87,6 +88,19 @@ std::pair<std::string, std::vector<std::string>> compile_pattern(const std::stri
   regex += "$";
   return {regex, names};
 }
+
+// Headers every response carries: the API serves JSON to programs and
+// dashboards, never pages to frame or sniff.
+void set_security_headers(httplib::Response& res) {
+  res.set_header("X-Content-Type-Options", "nosniff");
+  res.set_header("X-Frame-Options", "DENY");
+  res.set_header("Referrer-Policy", "no-referrer");
+  res.set_header("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'");
+  res.set_header("Cache-Control", "no-store");
+}
+
+constexpr const char* kCorsHeaders = "Authorization, Content-Type, X-API-Key, X-Request-Id, Last-Event-ID";
+constexpr const char* kCorsMethods = "GET, POST, PUT, PATCH, DELETE, OPTIONS";
 
 }  // namespace
 
@@ -136,9 +150,25 @@ HttpServer::HttpServer(ServerOptions options, plugins::HostServices& hooks)
   s.set_read_timeout(30, 0);
   s.set_write_timeout(30, 0);
 
+  // CORS preflight: an allowed origin gets the methods and headers it may
+  // use; any other gets no CORS headers, so the browser refuses.
+  s.Options(".*", [this](const httplib::Request& req, httplib::Response& res) {
+    set_security_headers(res);
+    apply_cors(req, res);
+    if (res.has_header("Access-Control-Allow-Origin")) {
+      res.set_header("Access-Control-Allow-Methods", kCorsMethods);
+      res.set_header("Access-Control-Allow-Headers", kCorsHeaders);
+      res.set_header("Access-Control-Max-Age", "600");
+    }
+    res.status = 204;
+  });
+
   // Fills the error shape for failures httplib produces itself (unknown
   // route, body too large, unparsable request) and logs every error.
   s.set_error_handler(httplib::Server::HandlerWithResponse([this](const httplib::Request& req, httplib::Response& res) {
+    set_security_headers(res);
+    apply_cors(req, res);
+    if (options_.observe && res.status == 404) options_.observe(req.method, "unmatched", res.status, 0.0);
     if (res.body.empty()) {
       const std::string id = request_id_for(req);
       write_error(res, Error(code_for_status(res.status), message_for_status(res.status, req, options_.max_body_bytes)),
@@ -195,22 +225,56 @@ HttpServer::HttpServer(ServerOptions options, plugins::HostServices& hooks)
 
 HttpServer::~HttpServer() { stop(); }
 
+void HttpServer::apply_cors(const httplib::Request& req, httplib::Response& res) const {
+  const std::string origin = req.get_header_value("Origin");
+  if (origin.empty() || !options_.cors_allowed || !options_.cors_allowed(origin)) return;
+  res.set_header("Access-Control-Allow-Origin", origin);
+  res.set_header("Access-Control-Expose-Headers", "X-Request-Id, Retry-After");
+  res.set_header("Vary", "Origin");
+}
+
 void HttpServer::route(const std::string& method, const std::string& pattern, Handler handler) {
   const auto [regex, names] = compile_pattern(pattern);
-  auto wrapped = [handler = std::move(handler), names = names](const httplib::Request& req, httplib::Response& res) {
+  routes_.push_back({method, pattern});
+  auto wrapped = [this, handler = std::move(handler), names = names, pattern](const httplib::Request& req,
+                                                                             httplib::Response& res) {
+    const auto start = std::chrono::steady_clock::now();
     const std::string id = request_id_for(req);
     res.set_header("X-Request-Id", id);
+    set_security_headers(res);
+    apply_cors(req, res);
     try {
       ApiRequest r = to_api_request(req, id);
+      r.route = pattern;
       for (size_t i = 0; i < names.size() && i + 1 < req.matches.size(); ++i) {
         r.path_params[names[i]] = req.matches[i + 1].str();
       }
       ApiResponse out = handler(r);
       res.status = out.status;
-      res.set_content(out.body, out.content_type.c_str());
+      for (const auto& [k, v] : out.headers) res.set_header(k.c_str(), v);
+      if (out.stream) {
+        auto stream = std::make_shared<std::function<void(const StreamWriter&)>>(std::move(out.stream));
+        res.set_chunked_content_provider(out.content_type.c_str(), [stream](size_t, httplib::DataSink& sink) {
+          (*stream)([&sink](const std::string& chunk) { return sink.is_writable() && sink.write(chunk.data(), chunk.size()); });
+          sink.done();
+          return true;
+        });
+      } else {
+        res.set_content(out.body, out.content_type.c_str());
+      }
     } catch (const Error& e) {
       if (http_status(e.code()) >= 500) spdlog::error("request {} {} {} failed: {}", id, req.method, req.path, e.what());
       write_error(res, e, id);
+      if (e.code() == ErrorCode::rate_limited && e.details().is_object() && e.details().contains("retry_after")) {
+        res.set_header("Retry-After", std::to_string(e.details()["retry_after"].get<int64_t>()));
+      }
+    } catch (const std::exception& e) {
+      spdlog::error("request {} {} {} failed: {}", id, req.method, req.path, e.what());
+      write_error(res, Error(ErrorCode::internal, "internal error; see the host log for request " + id), id);
+    }
+    if (options_.observe) {
+      options_.observe(req.method, pattern, res.status,
+                       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
     }
   };
   auto& s = *server_;

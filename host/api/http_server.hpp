@@ -17,9 +17,12 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <vector>
 
 namespace httplib {
 class Server;
+struct Request;
+struct Response;
 }
 
 namespace sb::api {
@@ -32,6 +35,8 @@ struct ApiRequest {
   std::map<std::string, std::string> headers;      // lower-case names
   std::string body;
   std::string request_id;
+  std::string remote_addr;
+  std::string route;  // the pattern that matched, e.g. "/api/v1/workspaces/:workspace_id"
 
   // The body parsed as a JSON object; throws sb::Error (415 for another
   // content type, 400 for malformed JSON or a non-object).
@@ -39,10 +44,18 @@ struct ApiRequest {
   std::string header(const std::string& lower_name) const;
 };
 
+// Writes one chunk of a streamed response; false once the client is gone.
+using StreamWriter = std::function<bool(const std::string& chunk)>;
+
 struct ApiResponse {
   int status = 200;
   std::string content_type = "application/json";
   std::string body;
+  std::map<std::string, std::string> headers;  // extra response headers
+  // When set, the response is streamed (chunked) instead of `body`: the
+  // server calls it once on the handler's worker thread, which it holds
+  // until it returns (Server-Sent Events).
+  std::function<void(const StreamWriter&)> stream;
   static ApiResponse json(int status, const nlohmann::json& body);
 };
 
@@ -53,6 +66,17 @@ struct ServerOptions {
   uint16_t port = 8080;  // 0: pick a free port
   unsigned threads = 128;
   size_t max_body_bytes = 1024 * 1024;
+  // Browser origins allowed to call the API (CORS), e.g. a dashboard's
+  // "https://app.example.com"; asked on every request with an Origin.
+  std::function<bool(const std::string& origin)> cors_allowed;
+  // Called after every response: method, the matched route pattern
+  // ("unmatched" when none), status, seconds taken (metrics).
+  std::function<void(const std::string&, const std::string&, int, double)> observe;
+};
+
+struct RouteInfo {
+  std::string method;
+  std::string pattern;
 };
 
 class HttpServer {
@@ -65,6 +89,8 @@ class HttpServer {
   // Registers `handler` for METHOD + pattern ("/api/v1/things/:id"). Call
   // before start(). A thrown sb::Error becomes its status and the error shape.
   void route(const std::string& method, const std::string& pattern, Handler handler);
+  // Every route registered with route(), in registration order.
+  const std::vector<RouteInfo>& routes() const { return routes_; }
 
   // Binds and starts serving on a background thread. Throws sb::Error if
   // the address cannot be bound.
@@ -74,9 +100,12 @@ class HttpServer {
   const ServerOptions& options() const { return options_; }
 
  private:
+  void apply_cors(const httplib::Request& req, httplib::Response& res) const;
+
   ServerOptions options_;
   plugins::HostServices& hooks_;
   std::unique_ptr<httplib::Server> server_;
+  std::vector<RouteInfo> routes_;
   std::thread thread_;
   uint16_t port_ = 0;
   int listen_socket_ = -1;  // set when httplib creates it

@@ -1,0 +1,68 @@
+#pragma once
+// The dashboard registry of the multi-dashboard architecture: a dashboard
+// (a third-party SaaS front end) registers for one agency with the internal
+// pre-shared key and receives an API key bound to that agency.
+//
+// Mapping: agencyId -> organization id, tenantId -> workspace id (the
+// dashboard's own ids are used as ours, so it never has to keep a table).
+// Registering an agency that does not exist yet creates its organization.
+// Registering again (a re-install) replaces the URL and secret and issues a
+// new key; the old key is revoked. A suspended dashboard's key is refused
+// with 403 until an engine admin activates it again.
+//
+// Threads: stateless over the database; safe from any thread.
+#include "store/database.hpp"
+#include "tenancy/access.hpp"
+#include "tenancy/api_keys.hpp"
+#include "tenancy/crypto.hpp"
+#include "tenancy/identity_store.hpp"
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace sb::tenancy {
+
+struct DashboardRegistration {
+  std::string agency_id;
+  std::string name;
+  std::string url;
+  std::string webhook_secret;  // at least 32 characters
+};
+
+struct DashboardPatch {
+  std::optional<std::string> name;
+  std::optional<std::string> url;
+  std::optional<std::string> webhook_secret;
+};
+
+class Dashboards {
+ public:
+  Dashboards(store::Database& db, ApiKeys& keys, const SecretBox& secrets) : db_(db), keys_(keys), secrets_(secrets) {}
+
+  // Returns the dashboard and its new key ("sbk_...", shown once).
+  std::pair<Dashboard, std::string> register_dashboard(const DashboardRegistration& r, const RequestContext& ctx);
+  std::optional<Dashboard> find(const std::string& agency_id);
+  Dashboard update(const std::string& agency_id, const DashboardPatch& patch, const RequestContext& ctx);
+  std::vector<Dashboard> list();
+  // "active" | "suspended"; audited as dashboard.suspended / dashboard.activated.
+  Dashboard set_status(const Principal& by, const std::string& agency_id, const std::string& status,
+                       const RequestContext& ctx);
+  // The webhook secret in clear, for signing deliveries.
+  std::string webhook_secret(const Dashboard& d) const { return secrets_.open(d.webhook_secret); }
+
+  // Checks of the registration fields; invalid_argument naming the field.
+  static void check_agency_id(const std::string& id, const char* field);
+  static void check_url(const std::string& url, const char* field);
+  static void check_secret(const std::string& secret, const char* field);
+
+ private:
+  store::Database& db_;
+  ApiKeys& keys_;
+  const SecretBox& secrets_;
+};
+
+// "https://app.example.com/x" -> "https://app.example.com" (for CORS).
+std::string origin_of(const std::string& url);
+
+}  // namespace sb::tenancy
