@@ -83,7 +83,7 @@ std::string EventHub::public_type(const std::string& bus_type) {
 }
 
 ReadResult EventHub::read_after(uint64_t last_id, const std::function<bool(const StreamedEvent&)>& visible,
-                                size_t max, std::chrono::milliseconds wait) {
+                                size_t max, std::chrono::milliseconds wait, bool zero_is_now) {
   Ring& ring = *ring_;
   const size_t limit = std::max<size_t>(max, 1);
   const auto deadline = std::chrono::steady_clock::now() + wait;
@@ -92,7 +92,7 @@ ReadResult EventHub::read_after(uint64_t last_id, const std::function<bool(const
 
   std::unique_lock lock(ring.mu);
   uint64_t cursor = last_id;
-  if (last_id == 0) {
+  if (last_id == 0 && zero_is_now) {
     cursor = ring.latest;  // from now
   } else if (last_id > ring.latest) {
     // An id from an earlier process: everything buffered is new to the caller.

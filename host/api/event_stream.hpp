@@ -31,6 +31,8 @@
 //     and passing that back means "from now" again, so a reader could miss
 //     an event published between two such calls (e.g. while it writes a
 //     heartbeat). Once any event has been streamed, cursors are never 0.
+//     A stream avoids that by resolving "from now" once (latest_id()) and
+//     then reading with zero_is_now = false, where 0 means "before id 1".
 //   - N > latest_id(): an id from an earlier process (ids restart at 1 when
 //     the host restarts). Treated as a gap: everything buffered is returned,
 //     from the oldest, since events may have been lost across the restart.
@@ -96,7 +98,8 @@ class EventHub {
   // reports the gap. `visible` is called outside the hub's lock, possibly
   // many times per call; it must not call back into the hub.
   ReadResult read_after(uint64_t last_id, const std::function<bool(const StreamedEvent&)>& visible, size_t max,
-                        std::chrono::milliseconds wait);
+                        std::chrono::milliseconds wait,
+                        bool zero_is_now = true);
 
   // The id of the newest streamed event, 0 when none has been streamed yet.
   uint64_t latest_id() const;

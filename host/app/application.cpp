@@ -1,5 +1,6 @@
 #include "app/application.hpp"
 
+#include "app/api_rooms.hpp"
 #include "app/service_rooms.hpp"
 
 #include "api/http_server.hpp"
@@ -86,6 +87,7 @@ extern "C" void on_signal(int sig) { g_signal.store(sig); }
 
 struct Application::Rooms {
   std::unique_ptr<ServiceRooms> rooms;
+  ApiRooms api;
   std::unique_ptr<api::HttpServer> http;
 };
 
@@ -122,16 +124,43 @@ void Application::start() {
   options.flows.limits.wall = std::chrono::milliseconds(config_.flow_time_ms);
   options.flows.limits.memory_bytes = size_t{config_.flow_memory_mib} << 20;
   options.flows.retention = std::chrono::hours(24 * config_.flow_retention_days);
-  rooms_->rooms = ServiceRooms::open(options);
-  rooms_->rooms->start();
-
   auto& r = *rooms_;
+  // Profiles' secrets are sealed at rest: the sessions open them with the
+  // secret box, which therefore exists before any session does.
+  r.api.secrets = ApiRooms::open_secret_box(config_);
+  r.rooms = ServiceRooms::open(options);
+  {
+    const tenancy::SecretBox* box = r.api.secrets.get();
+    const plugins::PluginRegistry* registry = r.rooms->registry.get();
+    r.rooms->messaging->sessions().set_config_opener([box, registry](const std::string& plugin, const nlohmann::json& stored) {
+      return transform_plugin_secrets(*registry, plugin, stored, *box, false);
+    });
+  }
+  r.rooms->start();
+  r.api.open(config_, *r.rooms);
+
   api::ServerOptions http_options;
   http_options.host = config_.listen_host;
   http_options.port = config_.listen_port;
   http_options.threads = config_.http_threads;
   http_options.max_body_bytes = config_.max_body_bytes;
+  {
+    api::Metrics* metrics = r.api.metrics.get();
+    http_options.observe = [metrics](const std::string& method, const std::string& route, int status, double s) {
+      metrics->observe_request(method, route, status, s);
+    };
+    tenancy::Dashboards* dashboards = r.api.dashboards.get();
+    const std::vector<std::string> origins = config_.security.cors_origins;
+    http_options.cors_allowed = [dashboards, origins](const std::string& origin) {
+      for (const auto& o : origins)
+        if (o == origin || o == "*") return true;
+      for (const auto& d : dashboards->list())
+        if (d.status == "active" && tenancy::origin_of(d.url) == origin) return true;
+      return false;
+    };
+  }
   r.http = std::make_unique<api::HttpServer>(http_options, *r.rooms->services);
+  r.api.add_routes(*r.http);
   flows::FlowRuntime* runtime = r.rooms->flows.get();
   r.http->route("POST", "/hooks/flows/:flow", [runtime](const api::ApiRequest& req) {
     nlohmann::json body = req.body.empty() ? nlohmann::json::object() : req.json_body();
@@ -168,8 +197,10 @@ void Application::wait_for_signal() {
 void Application::stop() {
   if (!rooms_) return;
   auto& r = *rooms_;
+  r.api.shutdown();  // open event streams end, so the server's workers can
   if (r.http) r.http->stop();
   r.http.reset();  // before the host services its hook routes dispatch to
+  r.api = ApiRooms{};
   if (r.rooms) r.rooms->stop();
   r.rooms.reset();
 }

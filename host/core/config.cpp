@@ -52,6 +52,46 @@ std::string get_string(const nlohmann::json& value, const std::string& key, cons
   return value.get<std::string>();
 }
 
+double get_rate(const nlohmann::json& value, const std::string& key, const std::string& origin) {
+  if (!value.is_number() || value.get<double>() < 0 || value.get<double>() > 1e6)
+    throw Error(ErrorCode::invalid_argument, origin + ": \"" + key + "\" must be a number from 0 to 1000000");
+  return value.get<double>();
+}
+
+void apply_security_json(Config::Security& s, const nlohmann::json& json, const std::string& origin) {
+  if (!json.is_object()) throw Error(ErrorCode::invalid_argument, origin + ": \"security\" must be an object");
+  for (const auto& [k, v] : json.items()) {
+    const std::string key = "security." + k;
+    if (k == "engine_api_key") s.engine_api_key = get_string(v, key, origin);
+    else if (k == "internal_psk") s.internal_psk = get_string(v, key, origin);
+    else if (k == "token_key") s.token_key = get_string(v, key, origin);
+    else if (k == "secrets_key") s.secrets_key = get_string(v, key, origin);
+    else if (k == "bootstrap_admin_email") s.bootstrap_admin_email = get_string(v, key, origin);
+    else if (k == "bootstrap_admin_password") s.bootstrap_admin_password = get_string(v, key, origin);
+    else if (k == "password_cost") {
+      s.password_cost = get_string(v, key, origin);
+      if (s.password_cost != "min" && s.password_cost != "interactive" && s.password_cost != "moderate" &&
+          s.password_cost != "sensitive")
+        throw Error(ErrorCode::invalid_argument,
+                    origin + ": \"" + key + "\" must be min, interactive, moderate or sensitive");
+    } else if (k == "access_token_ttl_s") s.access_token_ttl_s = get_number<unsigned>(v, key, origin, 1, 86400);
+    else if (k == "refresh_token_ttl_s") s.refresh_token_ttl_s = get_number<unsigned>(v, key, origin, 60, 31'536'000);
+    else if (k == "cors_origins") {
+      if (!v.is_array()) throw Error(ErrorCode::invalid_argument, origin + ": \"" + key + "\" must be an array");
+      s.cors_origins.clear();
+      for (const auto& o : v) s.cors_origins.push_back(get_string(o, key + "[]", origin));
+    } else if (k == "key_rate") s.key_rate = get_rate(v, key, origin);
+    else if (k == "key_burst") s.key_burst = get_rate(v, key, origin);
+    else if (k == "user_rate") s.user_rate = get_rate(v, key, origin);
+    else if (k == "user_burst") s.user_burst = get_rate(v, key, origin);
+    else if (k == "login_rate") s.login_rate = get_rate(v, key, origin);
+    else if (k == "login_burst") s.login_burst = get_rate(v, key, origin);
+    else if (k == "login_free_failures") s.login_free_failures = get_number<unsigned>(v, key, origin, 1, 1000);
+    else if (k == "sse_heartbeat_ms") s.sse_heartbeat_ms = get_number<unsigned>(v, key, origin, 100, 600'000);
+    else throw Error(ErrorCode::invalid_argument, origin + ": unknown key \"" + key + "\"");
+  }
+}
+
 }  // namespace
 
 std::optional<std::string> process_env(const char* name) {
@@ -117,6 +157,8 @@ void apply_config_json(Config& config, const nlohmann::json& json, const std::st
         throw Error(ErrorCode::invalid_argument, origin + ": \"storage\" must be an object (the storage plugin's config)");
       }
       config.storage = value;
+    } else if (key == "security") {
+      apply_security_json(config.security, value, origin);
     } else {
       throw Error(ErrorCode::invalid_argument, origin + ": unknown configuration key \"" + key + "\"");
     }
@@ -148,6 +190,14 @@ Config load_config(const std::optional<std::filesystem::path>& file, const EnvLo
   if (auto v = env("SWITCHBOARD_LISTEN"); v && !v->empty()) parse_listen(config, *v, "SWITCHBOARD_LISTEN");
   if (auto v = env("SWITCHBOARD_FLOWS_DIR"); v && !v->empty()) config.flows_dir = *v;
   if (auto v = env("SWITCHBOARD_PLUGIN_PATH"); v && !v->empty()) config.plugin_paths = split_paths(*v);
+  // The seed documents' names for the two shared secrets, and ours for the rest.
+  if (auto v = env("ENGINE_API_KEY"); v && !v->empty()) config.security.engine_api_key = *v;
+  if (auto v = env("WORKFLOW_ENGINE_INTERNAL_PSK"); v && !v->empty()) config.security.internal_psk = *v;
+  if (auto v = env("SWITCHBOARD_TOKEN_KEY"); v && !v->empty()) config.security.token_key = *v;
+  if (auto v = env("SWITCHBOARD_SECRETS_KEY"); v && !v->empty()) config.security.secrets_key = *v;
+  if (auto v = env("SWITCHBOARD_BOOTSTRAP_ADMIN_EMAIL"); v && !v->empty()) config.security.bootstrap_admin_email = *v;
+  if (auto v = env("SWITCHBOARD_BOOTSTRAP_ADMIN_PASSWORD"); v && !v->empty())
+    config.security.bootstrap_admin_password = *v;
   if (auto v = env("SWITCHBOARD_LOG_LEVEL"); v && !v->empty()) {
     parse_log_level(*v);
     config.log.level = *v;

@@ -40,6 +40,25 @@ struct Config {
   // "path" defaults to <data_dir>/switchboard.db.
   nlohmann::json storage = nlohmann::json::object();
 
+  // The API's security settings (docs/operations.md, "Security").
+  struct Security {
+    std::optional<std::string> engine_api_key;  // ENGINE_API_KEY: X-API-Key of the engine admin
+    std::optional<std::string> internal_psk;    // WORKFLOW_ENGINE_INTERNAL_PSK: dashboard registration
+    std::optional<std::string> token_key;       // SWITCHBOARD_TOKEN_KEY; else <data_dir>/keys/token.key
+    std::optional<std::string> secrets_key;     // SWITCHBOARD_SECRETS_KEY; else <data_dir>/keys/secrets.key
+    std::optional<std::string> bootstrap_admin_email;     // SWITCHBOARD_BOOTSTRAP_ADMIN_EMAIL
+    std::optional<std::string> bootstrap_admin_password;  // SWITCHBOARD_BOOTSTRAP_ADMIN_PASSWORD
+    std::string password_cost = "interactive";  // min | interactive | moderate | sensitive
+    unsigned access_token_ttl_s = 900;          // 15 minutes
+    unsigned refresh_token_ttl_s = 7 * 24 * 3600;
+    std::vector<std::string> cors_origins;      // besides the registered dashboards' origins
+    double key_rate = 50, key_burst = 100;      // requests/s per API key
+    double user_rate = 20, user_burst = 60;     // requests/s per user
+    double login_rate = 0.2, login_burst = 10;  // login attempts/s per email and per address
+    unsigned login_free_failures = 5;           // failed logins before each try must wait
+    unsigned sse_heartbeat_ms = 15000;
+  } security;
+
   // The file the config was read from, if any (for messages).
   std::optional<std::filesystem::path> source;
 };

@@ -71,7 +71,8 @@ void init_logging(const LogOptions& options) {
   spdlog::set_default_logger(logger);
 }
 
-nlohmann::json redact_config(const nlohmann::json& config, const nlohmann::json& schema) {
+nlohmann::json map_secret_values(const nlohmann::json& config, const nlohmann::json& schema,
+                                 const std::function<nlohmann::json(const nlohmann::json&)>& fn) {
   if (!config.is_object() || !schema.is_object()) return config;
   nlohmann::json out = config;
   const auto props = schema.find("properties");
@@ -80,12 +81,16 @@ nlohmann::json redact_config(const nlohmann::json& config, const nlohmann::json&
     const auto prop = props->find(it.key());
     if (prop == props->end()) continue;
     if (prop->value("secret", false)) {
-      it.value() = "***";
+      it.value() = fn(it.value());
     } else if (it.value().is_object()) {
-      it.value() = redact_config(it.value(), *prop);
+      it.value() = map_secret_values(it.value(), *prop, fn);
     }
   }
   return out;
+}
+
+nlohmann::json redact_config(const nlohmann::json& config, const nlohmann::json& schema) {
+  return map_secret_values(config, schema, [](const nlohmann::json&) { return nlohmann::json("***"); });
 }
 
 }  // namespace sb

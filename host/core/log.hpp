@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include <functional>
 #include <string>
 #include <string_view>
 
@@ -25,5 +26,11 @@ spdlog::level::level_enum parse_log_level(std::string_view level);
 // A copy of `config` with every property whose schema says "secret": true
 // replaced by "***", recursively. Safe to log.
 nlohmann::json redact_config(const nlohmann::json& config, const nlohmann::json& schema);
+
+// A copy of `config` with `fn` applied to the value of every property whose
+// schema says "secret": true, recursively (what redact_config and the
+// sealing of secrets at rest share).
+nlohmann::json map_secret_values(const nlohmann::json& config, const nlohmann::json& schema,
+                                 const std::function<nlohmann::json(const nlohmann::json&)>& fn);
 
 }  // namespace sb

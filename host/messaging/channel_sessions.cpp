@@ -37,7 +37,8 @@ void ChannelSessions::open(const std::string& profile_id, bool connect) {
   close(profile_id);  // a reopen replaces the old session
   std::shared_ptr<plugins::ChannelInstance> session;
   try {
-    session = registry_.create_channel(profile->channel_plugin, profile->id, profile->config);
+    const nlohmann::json config = opener_ ? opener_(profile->channel_plugin, profile->config) : profile->config;
+    session = registry_.create_channel(profile->channel_plugin, profile->id, config);
   } catch (const std::exception& e) {
     mark_failed(profile_id, e.what());
     throw;

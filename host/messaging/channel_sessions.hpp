@@ -15,6 +15,7 @@
 #include "plugins/registry.hpp"
 #include "store/database.hpp"
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -57,6 +58,11 @@ class ChannelSessions {
 
   std::vector<std::string> profile_ids() const;
 
+  // Turns a profile's stored config into the one its plugin gets (the app
+  // opens secrets sealed at rest here). Set before the first open().
+  using ConfigOpener = std::function<nlohmann::json(const std::string& plugin_id, const nlohmann::json& stored)>;
+  void set_config_opener(ConfigOpener opener) { opener_ = std::move(opener); }
+
  private:
   void mark_failed(const std::string& profile_id, const std::string& reason);
 
@@ -67,6 +73,7 @@ class ChannelSessions {
   mutable std::shared_mutex mu_;
   std::map<std::string, std::shared_ptr<plugins::ChannelInstance>> sessions_;
   std::map<std::string, std::string> failures_;
+  ConfigOpener opener_;
 };
 
 }  // namespace sb::messaging

@@ -1,0 +1,8 @@
+// Routes of this resource: being written (see host/api/api_context.hpp).
+#include "api/api_context.hpp"
+
+namespace sb::api {
+
+void register_conversation_routes(ApiRoutes&) {}
+
+}  // namespace sb::api
