@@ -3,6 +3,7 @@
 #include "core/error.hpp"
 #include "store/contact_repository.hpp"
 #include "store/conversation_repository.hpp"
+#include "store/keyset.hpp"
 
 #include <algorithm>
 #include <array>
@@ -177,6 +178,25 @@ std::vector<ExecutionRecord> list(Connection& c, const std::string& workspace_id
   sql += " ORDER BY created_at DESC, id DESC LIMIT ?";
   params.emplace_back(limit);
   return executions_from(c.query(sql, params));
+}
+
+store::Page<ExecutionRecord> page(Connection& c, const std::string& workspace_id, const ExecutionQuery& q,
+                                  const store::PageRequest& request) {
+  // At most four statement texts, as list().
+  std::string sql = std::string(kSelectExecution) + "WHERE workspace_id = ?";
+  store::Params params{workspace_id};
+  if (q.flow_id) {
+    sql += " AND flow_id = ?";
+    params.emplace_back(*q.flow_id);
+  }
+  if (q.status) {
+    require_execution_status(*q.status);
+    sql += " AND status = ?";
+    params.emplace_back(*q.status);
+  }
+  store::keyset::append_page_desc(sql, params, "created_at", "id", request);
+  return store::keyset::cut(executions_from(c.query(sql, params)), request,
+                            [](const ExecutionRecord& e) { return store::Cursor{e.created_at, e.id}; });
 }
 
 int64_t count_by_status(Connection& c, const std::string& workspace_id, const std::string& status) {

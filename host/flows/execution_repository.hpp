@@ -9,6 +9,7 @@
 // stored (text that is not UTF-8, as Lua strings may hold) is refused with
 // sb::Error(invalid_argument).
 #include "store/database.hpp"
+#include "store/page.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -44,6 +45,12 @@ struct ExecutionRecord {
 
 nlohmann::json to_json(const ExecutionRecord& execution);
 
+// What executions::page() keeps; nullopt: any.
+struct ExecutionQuery {
+  std::optional<std::string> flow_id;
+  std::optional<std::string> status;  // running | waiting | completed | failed | cancelled
+};
+
 namespace executions {
 
 // Inserts `e` as given (id, version and times included). Its revision must
@@ -67,6 +74,13 @@ std::vector<ExecutionRecord> list_waiting(store::Connection& c, int64_t limit, i
 // status "" = every status.
 std::vector<ExecutionRecord> list(store::Connection& c, const std::string& workspace_id, const std::string& flow_id,
                                   const std::string& status, int64_t limit = 50);
+// A workspace's executions matching `q` (step logs included), by
+// (created_at, id) newest first, over flow_executions_by_flow or
+// flow_executions_by_workspace. One execution by id: find() above.
+// Throws sb::Error(invalid_argument) for an unknown status or a page limit
+// outside 1..1000.
+store::Page<ExecutionRecord> page(store::Connection& c, const std::string& workspace_id, const ExecutionQuery& q,
+                                  const store::PageRequest& request);
 int64_t count_by_status(store::Connection& c, const std::string& workspace_id, const std::string& status);
 // Deletes up to `limit` executions that finished before `before_ms`;
 // returns how many.

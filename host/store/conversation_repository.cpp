@@ -1,6 +1,8 @@
 #include "store/conversation_repository.hpp"
 
+#include "core/error.hpp"
 #include "core/ids.hpp"
+#include "store/keyset.hpp"
 
 namespace sb::store {
 
@@ -29,6 +31,19 @@ Conversation from_row(const Row& r) {
 template <class T>
 nlohmann::json or_null(const std::optional<T>& v) {
   return v ? nlohmann::json(*v) : nlohmann::json(nullptr);
+}
+
+void require_status(const std::string& status) {
+  if (status != "open" && status != "pending" && status != "resolved") {
+    throw Error(ErrorCode::invalid_argument,
+                "\"" + status + "\" is not a conversation status (open, pending or resolved)");
+  }
+}
+
+void require_mode(const std::string& mode) {
+  if (mode != "bot" && mode != "human") {
+    throw Error(ErrorCode::invalid_argument, "\"" + mode + "\" is not a conversation mode (bot or human)");
+  }
 }
 
 }  // namespace
@@ -99,6 +114,92 @@ std::vector<Conversation> list(Connection& c, const std::string& workspace_id, i
   return out;
 }
 
+Page<Conversation> search(Connection& c, const std::string& workspace_id, const ConversationQuery& q,
+                          const PageRequest& page) {
+  // Pages walk the index conversations_by_workspace_updated (migration
+  // 006); the filters are checked on the workspace's rows only. At most 48
+  // statement texts, each cached by the connection.
+  std::string sql = std::string(kSelect) + "WHERE workspace_id = ?";
+  Params params{workspace_id};
+  if (q.status) {
+    require_status(*q.status);
+    sql += " AND status = ?";
+    params.emplace_back(*q.status);
+  }
+  if (q.assignee) {
+    if (q.assignee->empty()) {
+      sql += " AND assignee IS NULL";
+    } else {
+      sql += " AND assignee = ?";
+      params.emplace_back(*q.assignee);
+    }
+  }
+  if (q.mode) {
+    require_mode(*q.mode);
+    sql += " AND mode = ?";
+    params.emplace_back(*q.mode);
+  }
+  if (q.profile_id) {
+    sql += " AND profile_id = ?";
+    params.emplace_back(*q.profile_id);
+  }
+  if (q.contact_id) {
+    sql += " AND contact_id = ?";
+    params.emplace_back(*q.contact_id);
+  }
+  keyset::append_page_desc(sql, params, "updated_at", "id", page);
+  std::vector<Conversation> rows;
+  for (const Row& r : c.query(sql, params)) rows.push_back(from_row(r));
+  return keyset::cut(std::move(rows), page, [](const Conversation& cv) { return Cursor{cv.updated_at, cv.id}; });
+}
+
+std::optional<Conversation> assign(Connection& c, const std::string& workspace_id, const std::string& id,
+                                   const std::optional<std::string>& assignee, int64_t now) {
+  // An empty assignee is stored as none, so that the query's "" (unassigned)
+  // finds it.
+  std::optional<std::string> stored = assignee && !assignee->empty() ? assignee : std::nullopt;
+  if (c.execute("UPDATE conversations SET assignee = ?, updated_at = ? WHERE workspace_id = ? AND id = ?",
+                {stored, now, workspace_id, id}) == 0) {
+    return std::nullopt;
+  }
+  return find(c, workspace_id, id);
+}
+
+std::optional<Conversation> set_status(Connection& c, const std::string& workspace_id, const std::string& id,
+                                       const std::string& status, int64_t now) {
+  require_status(status);
+  auto conversation = find(c, workspace_id, id);
+  if (!conversation || conversation->status == status) return conversation;
+  // Reopening: at most one conversation per (profile, contact) may be
+  // active; say which one instead of failing on the index.
+  if (conversation->status == "resolved") {
+    auto active = find_active(c, conversation->profile_id, conversation->contact_id);
+    if (active && active->id != conversation->id) {
+      throw Error(ErrorCode::conflict,
+                  "conversation " + id + " cannot be reopened: conversation " + active->id +
+                      " with the same contact on the same profile is active; resolve it first",
+                  {{"conversation_id", active->id}});
+    }
+  }
+  c.execute("UPDATE conversations SET status = ?, updated_at = ? WHERE workspace_id = ? AND id = ?",
+            {status, now, workspace_id, id});
+  conversation->status = status;
+  conversation->updated_at = now;
+  return conversation;
+}
+
+std::optional<Conversation> set_mode(Connection& c, const std::string& workspace_id, const std::string& id,
+                                     const std::string& mode, int64_t now) {
+  require_mode(mode);
+  auto conversation = find(c, workspace_id, id);
+  if (!conversation || conversation->mode == mode) return conversation;
+  c.execute("UPDATE conversations SET mode = ?, updated_at = ? WHERE workspace_id = ? AND id = ?",
+            {mode, now, workspace_id, id});
+  conversation->mode = mode;
+  conversation->updated_at = now;
+  return conversation;
+}
+
 }  // namespace conversations
 
 std::optional<Conversation> ConversationRepository::find(const std::string& workspace_id, const std::string& id) {
@@ -111,6 +212,22 @@ std::optional<Conversation> ConversationRepository::find_active(const std::strin
 std::vector<Conversation> ConversationRepository::list(const std::string& workspace_id, int64_t limit,
                                                        int64_t offset) {
   return db_.read([&](Connection& c) { return conversations::list(c, workspace_id, limit, offset); });
+}
+Page<Conversation> ConversationRepository::search(const std::string& workspace_id, const ConversationQuery& q,
+                                                  const PageRequest& page) {
+  return db_.read([&](Connection& c) { return conversations::search(c, workspace_id, q, page); });
+}
+std::optional<Conversation> ConversationRepository::assign(const std::string& workspace_id, const std::string& id,
+                                                           const std::optional<std::string>& assignee) {
+  return db_.write([&](Connection& c) { return conversations::assign(c, workspace_id, id, assignee, now_ms()); });
+}
+std::optional<Conversation> ConversationRepository::set_status(const std::string& workspace_id,
+                                                               const std::string& id, const std::string& status) {
+  return db_.write([&](Connection& c) { return conversations::set_status(c, workspace_id, id, status, now_ms()); });
+}
+std::optional<Conversation> ConversationRepository::set_mode(const std::string& workspace_id, const std::string& id,
+                                                             const std::string& mode) {
+  return db_.write([&](Connection& c) { return conversations::set_mode(c, workspace_id, id, mode, now_ms()); });
 }
 
 }  // namespace sb::store

@@ -8,6 +8,7 @@
 // ConversationRepository wraps them over a Database. Lookups by id filter on
 // the workspace.
 #include "store/database.hpp"
+#include "store/page.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -36,6 +37,15 @@ struct Conversation {
 //  "mode","assignee","last_message_at","created_at","updated_at"}
 nlohmann::json to_json(const Conversation& conversation);
 
+// What search() keeps; every field set must match (nullopt: any).
+struct ConversationQuery {
+  std::optional<std::string> status;    // open | pending | resolved
+  std::optional<std::string> assignee;  // "" means unassigned
+  std::optional<std::string> mode;      // bot | human
+  std::optional<std::string> profile_id;
+  std::optional<std::string> contact_id;
+};
+
 namespace conversations {
 
 std::optional<Conversation> find(Connection& c, const std::string& workspace_id, const std::string& id);
@@ -57,6 +67,36 @@ void touch(Connection& c, const std::string& id, int64_t at);
 std::vector<Conversation> list(Connection& c, const std::string& workspace_id, int64_t limit = 100,
                                int64_t offset = 0);
 
+// A workspace's conversations matching `q`, by (updated_at, id) most
+// recently changed first. updated_at moves with every message: a
+// conversation that changes while a client pages jumps ahead of the
+// cursor, so it is on no later page (a fresh first page shows it). None is
+// ever repeated.
+// Throws sb::Error(invalid_argument) for an unknown status or mode in `q`
+// or a page limit outside 1..1000.
+Page<Conversation> search(Connection& c, const std::string& workspace_id, const ConversationQuery& q,
+                          const PageRequest& page);
+
+// Sets the assignee (nullopt or "" clears it) and updated_at = now; returns
+// the conversation as stored, nullopt when the workspace has no such one.
+std::optional<Conversation> assign(Connection& c, const std::string& workspace_id, const std::string& id,
+                                   const std::optional<std::string>& assignee, int64_t now);
+
+// Sets the status (open | pending | resolved; updated_at = now when it
+// changes); returns the conversation as stored, nullopt when the workspace
+// has no such one. Throws sb::Error: invalid_argument for another status;
+// conflict when reopening a resolved conversation while another one of the
+// same (profile, contact) is active (index conversations_one_active), with
+// the message and details {"conversation_id"} naming that one.
+std::optional<Conversation> set_status(Connection& c, const std::string& workspace_id, const std::string& id,
+                                       const std::string& status, int64_t now);
+
+// Sets the mode (bot | human; updated_at = now when it changes); returns
+// the conversation as stored, nullopt when the workspace has no such one.
+// Throws sb::Error(invalid_argument) for another mode.
+std::optional<Conversation> set_mode(Connection& c, const std::string& workspace_id, const std::string& id,
+                                     const std::string& mode, int64_t now);
+
 }  // namespace conversations
 
 class ConversationRepository {
@@ -65,6 +105,13 @@ class ConversationRepository {
   std::optional<Conversation> find(const std::string& workspace_id, const std::string& id);
   std::optional<Conversation> find_active(const std::string& profile_id, const std::string& contact_id);
   std::vector<Conversation> list(const std::string& workspace_id, int64_t limit = 100, int64_t offset = 0);
+  Page<Conversation> search(const std::string& workspace_id, const ConversationQuery& q, const PageRequest& page);
+  std::optional<Conversation> assign(const std::string& workspace_id, const std::string& id,
+                                     const std::optional<std::string>& assignee);
+  std::optional<Conversation> set_status(const std::string& workspace_id, const std::string& id,
+                                         const std::string& status);
+  std::optional<Conversation> set_mode(const std::string& workspace_id, const std::string& id,
+                                       const std::string& mode);
 
  private:
   Database& db_;

@@ -1,6 +1,12 @@
 #include "store/message_repository.hpp"
 
+#include "core/error.hpp"
 #include "core/ids.hpp"
+#include "store/keyset.hpp"
+
+#include <algorithm>
+#include <array>
+#include <string_view>
 
 namespace sb::store {
 
@@ -35,6 +41,17 @@ template <class T>
 nlohmann::json or_null(const std::optional<T>& v) {
   return v ? nlohmann::json(*v) : nlohmann::json(nullptr);
 }
+
+constexpr std::array<std::string_view, 6> kStatuses = {"queued", "sent", "delivered", "read", "failed", "received"};
+
+std::vector<Message> messages_from(const std::vector<Row>& rows) {
+  std::vector<Message> out;
+  out.reserve(rows.size());
+  for (const Row& r : rows) out.push_back(from_row(r));
+  return out;
+}
+
+Cursor key_of(const Message& m) { return Cursor{m.created_at, m.id}; }
 
 }  // namespace
 
@@ -148,6 +165,57 @@ std::vector<Message> list_by_conversation(Connection& c, const std::string& work
   return out;
 }
 
+Page<Message> page_by_conversation(Connection& c, const std::string& workspace_id,
+                                   const std::string& conversation_id, const PageRequest& page) {
+  // Over messages_by_conversation (conversation_id, workspace_id,
+  // created_at; migration 006): another tenant's conversation id is empty.
+  std::string sql = std::string(kSelect) + "WHERE conversation_id = ? AND workspace_id = ?";
+  Params params{conversation_id, workspace_id};
+  keyset::append_page_desc(sql, params, "created_at", "id", page);
+  return keyset::cut(messages_from(c.query(sql, params)), page, key_of);
+}
+
+Page<Message> search(Connection& c, const std::string& workspace_id, const MessageQuery& q, const PageRequest& page) {
+  if (q.direction && *q.direction != "in" && *q.direction != "out") {
+    throw Error(ErrorCode::invalid_argument, "\"" + *q.direction + "\" is not a message direction (in or out)");
+  }
+  if (q.status && std::find(kStatuses.begin(), kStatuses.end(), *q.status) == kStatuses.end()) {
+    throw Error(ErrorCode::invalid_argument, "\"" + *q.status +
+                                                 "\" is not a message status (queued, sent, delivered, read, "
+                                                 "failed or received)");
+  }
+  // With a conversation the rows come from messages_by_conversation
+  // (conversation, workspace, created_at), without one from
+  // messages_by_workspace (both migration 006).
+  std::string sql = std::string(kSelect);
+  Params params;
+  if (q.conversation_id) {
+    sql += "WHERE conversation_id = ? AND workspace_id = ?";
+    params = {*q.conversation_id, workspace_id};
+  } else {
+    sql += "WHERE workspace_id = ?";
+    params = {workspace_id};
+  }
+  if (q.contact_id) {
+    sql += " AND contact_id = ?";
+    params.emplace_back(*q.contact_id);
+  }
+  if (q.profile_id) {
+    sql += " AND profile_id = ?";
+    params.emplace_back(*q.profile_id);
+  }
+  if (q.direction) {
+    sql += " AND direction = ?";
+    params.emplace_back(*q.direction);
+  }
+  if (q.status) {
+    sql += " AND status = ?";
+    params.emplace_back(*q.status);
+  }
+  keyset::append_page_desc(sql, params, "created_at", "id", page);
+  return keyset::cut(messages_from(c.query(sql, params)), page, key_of);
+}
+
 void park_receipt(Connection& c, const std::string& organization_id, const std::string& workspace_id,
                   const std::string& profile_id, const std::string& external_id, const Receipt& receipt,
                   int64_t now) {
@@ -188,6 +256,14 @@ std::vector<Message> MessageRepository::list_by_conversation(const std::string& 
                                                              int64_t offset) {
   return db_.read(
       [&](Connection& c) { return messages::list_by_conversation(c, workspace_id, conversation_id, limit, offset); });
+}
+Page<Message> MessageRepository::page_by_conversation(const std::string& workspace_id,
+                                                     const std::string& conversation_id, const PageRequest& page) {
+  return db_.read([&](Connection& c) { return messages::page_by_conversation(c, workspace_id, conversation_id, page); });
+}
+Page<Message> MessageRepository::search(const std::string& workspace_id, const MessageQuery& q,
+                                        const PageRequest& page) {
+  return db_.read([&](Connection& c) { return messages::search(c, workspace_id, q, page); });
 }
 
 }  // namespace sb::store

@@ -10,6 +10,7 @@
 // workspace; lookups by external id on the profile.
 #include "store/conversation_repository.hpp"
 #include "store/database.hpp"
+#include "store/page.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -55,6 +56,15 @@ struct Receipt {
   std::optional<std::string> error;
 };
 
+// What search() keeps; every field set must match (nullopt: any).
+struct MessageQuery {
+  std::optional<std::string> conversation_id;
+  std::optional<std::string> contact_id;
+  std::optional<std::string> profile_id;
+  std::optional<std::string> direction;  // in | out
+  std::optional<std::string> status;     // queued | sent | delivered | read | failed | received
+};
+
 namespace messages {
 
 // Inserts `m` as given (id and times included). A second inbound message
@@ -88,6 +98,20 @@ std::vector<Message> list_by_conversation(Connection& c, const std::string& work
                                           const std::string& conversation_id, int64_t limit = 100,
                                           int64_t offset = 0);
 
+// A conversation's messages by (created_at, id), newest first; empty when
+// the conversation is not in `workspace_id`. Throws
+// sb::Error(invalid_argument) for a page limit outside 1..1000.
+Page<Message> page_by_conversation(Connection& c, const std::string& workspace_id,
+                                   const std::string& conversation_id, const PageRequest& page);
+
+// A workspace's messages matching `q`, by (created_at, id) newest first.
+// With a conversation_id this reads that conversation's rows only; without
+// one it reads the workspace's newest rows until the page is full (a
+// contact or profile with few messages in a busy workspace costs a longer
+// walk). Throws sb::Error(invalid_argument) for an unknown direction or
+// status in `q`, or a page limit outside 1..1000.
+Page<Message> search(Connection& c, const std::string& workspace_id, const MessageQuery& q, const PageRequest& page);
+
 // Early receipts (see migration 002): park one; take (and delete) those
 // for (profile, external id); drop those older than `cutoff`.
 void park_receipt(Connection& c, const std::string& organization_id, const std::string& workspace_id,
@@ -105,6 +129,9 @@ class MessageRepository {
   std::optional<Message> find_by_external_id(const std::string& profile_id, const std::string& external_id);
   std::vector<Message> list_by_conversation(const std::string& workspace_id, const std::string& conversation_id,
                                             int64_t limit = 100, int64_t offset = 0);
+  Page<Message> page_by_conversation(const std::string& workspace_id, const std::string& conversation_id,
+                                     const PageRequest& page);
+  Page<Message> search(const std::string& workspace_id, const MessageQuery& q, const PageRequest& page);
 
  private:
   Database& db_;

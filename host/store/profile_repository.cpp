@@ -2,6 +2,8 @@
 
 #include "core/error.hpp"
 #include "core/ids.hpp"
+#include "store/keyset.hpp"
+#include "store/plugin_state_store.hpp"
 
 #include <array>
 
@@ -132,6 +134,63 @@ bool update_status(Connection& c, const std::string& id, const std::string& stat
                    {status, detail, qr, now, id}) > 0;
 }
 
+Page<Profile> page(Connection& c, const std::string& workspace_id, const PageRequest& request) {
+  // Over profiles_by_workspace_created (migration 006).
+  std::string sql = std::string(kSelect) + "WHERE workspace_id = ?";
+  Params params{workspace_id};
+  keyset::append_page_desc(sql, params, "created_at", "id", request);
+  std::vector<Profile> rows;
+  for (const Row& row : c.query(sql, params)) rows.push_back(from_row(row));
+  return keyset::cut(std::move(rows), request, [](const Profile& p) { return Cursor{p.created_at, p.id}; });
+}
+
+std::optional<Profile> update(Connection& c, const std::string& workspace_id, const std::string& id,
+                              const ProfilePatch& patch, int64_t now) {
+  if (patch.name && patch.name->empty()) {
+    throw Error(ErrorCode::invalid_argument, "a profile's name must not be empty");
+  }
+  if (patch.config && !patch.config->is_object()) {
+    throw Error(ErrorCode::invalid_argument, "a profile's config must be a JSON object");
+  }
+  auto profile = get(c, workspace_id, id);
+  if (!profile || (!patch.name && !patch.config)) return profile;
+  if (patch.name) profile->name = *patch.name;
+  if (patch.config) profile->config = *patch.config;
+  profile->updated_at = now;
+  c.execute("UPDATE profiles SET name = ?, config_json = ?, updated_at = ? WHERE workspace_id = ? AND id = ?",
+            {profile->name, profile->config.dump(), now, workspace_id, id});
+  return profile;
+}
+
+bool remove(Connection& c, const std::string& workspace_id, const std::string& id) {
+  auto profile = get(c, workspace_id, id);
+  if (!profile) return false;
+  // Children before parents, so that every foreign key holds at each
+  // step. The tables that reference profiles, conversations or messages
+  // (migrations 002 and 003): outbox -> messages, conversations, profiles;
+  // message_receipts -> profiles; messages -> conversations, profiles;
+  // flow_executions -> conversations, profiles; conversations -> profiles.
+  // A conversation's rows all name its profile, but the conversation terms
+  // are there too so that nothing pointing at one of its conversations is
+  // left behind whatever profile_id it holds. A rare admin action: the
+  // message terms read the workspace's messages once (messages_by_workspace).
+  const std::string of_its_conversations =
+      "conversation_id IN (SELECT id FROM conversations WHERE workspace_id = ? AND profile_id = ?)";
+  const std::string its_messages = "workspace_id = ? AND (profile_id = ? OR " + of_its_conversations + ")";
+  const Params two{workspace_id, id, workspace_id, id};
+  c.execute("DELETE FROM outbox WHERE workspace_id = ? AND (profile_id = ? OR " + of_its_conversations +
+                " OR message_id IN (SELECT id FROM messages WHERE " + its_messages + "))",
+            {workspace_id, id, workspace_id, id, workspace_id, id, workspace_id, id});
+  c.execute("DELETE FROM message_receipts WHERE workspace_id = ? AND profile_id = ?", {workspace_id, id});
+  c.execute("DELETE FROM flow_executions WHERE workspace_id = ? AND (profile_id = ? OR " + of_its_conversations + ")",
+            two);
+  c.execute("DELETE FROM messages WHERE " + its_messages, two);
+  c.execute("DELETE FROM conversations WHERE workspace_id = ? AND profile_id = ?", {workspace_id, id});
+  // The channel instance's durable state (instance id = profile id).
+  plugin_state::erase_instance(c, profile->channel_plugin, id);
+  return c.execute("DELETE FROM profiles WHERE workspace_id = ? AND id = ?", {workspace_id, id}) > 0;
+}
+
 }  // namespace profiles
 
 Profile ProfileRepository::create(Profile profile) {
@@ -157,6 +216,19 @@ std::vector<Profile> ProfileRepository::list(const std::string& workspace_id) {
 bool ProfileRepository::update_status(const std::string& id, const std::string& status,
                                       const std::optional<std::string>& detail, const std::optional<std::string>& qr) {
   return db_.write([&](Connection& c) { return profiles::update_status(c, id, status, detail, qr, now_ms()); });
+}
+
+Page<Profile> ProfileRepository::page(const std::string& workspace_id, const PageRequest& request) {
+  return db_.read([&](Connection& c) { return profiles::page(c, workspace_id, request); });
+}
+
+std::optional<Profile> ProfileRepository::update(const std::string& workspace_id, const std::string& id,
+                                                 const ProfilePatch& patch) {
+  return db_.write([&](Connection& c) { return profiles::update(c, workspace_id, id, patch, now_ms()); });
+}
+
+bool ProfileRepository::remove(const std::string& workspace_id, const std::string& id) {
+  return db_.write([&](Connection& c) { return profiles::remove(c, workspace_id, id); });
 }
 
 }  // namespace sb::store

@@ -7,6 +7,7 @@
 // compose them inside one write job (or one read); ProfileRepository wraps
 // each over a Database. Stateless: usable from any thread.
 #include "store/database.hpp"
+#include "store/page.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -41,6 +42,12 @@ struct Profile {
 //  "status_detail","qr","created_at","updated_at"}
 nlohmann::json to_json(const Profile& profile);
 
+// The fields update() changes; nullopt leaves a field as it is.
+struct ProfilePatch {
+  std::optional<std::string> name;
+  std::optional<nlohmann::json> config;  // replaces the config; the caller validates it against the plugin's schema
+};
+
 namespace profiles {
 
 // Inserts `profile` (id generated when empty, created_at/updated_at = now).
@@ -62,6 +69,26 @@ std::vector<Profile> list(Connection& c, const std::string& workspace_id);
 bool update_status(Connection& c, const std::string& id, const std::string& status,
                    const std::optional<std::string>& detail, const std::optional<std::string>& qr, int64_t now);
 
+// A workspace's profiles by (created_at, id), newest first. Throws
+// sb::Error(invalid_argument) for a page limit outside 1..1000.
+Page<Profile> page(Connection& c, const std::string& workspace_id, const PageRequest& request);
+
+// Applies `patch` (updated_at = now unless the patch is empty) and returns
+// the profile as stored; nullopt when the workspace has no such profile.
+// Throws sb::Error(invalid_argument) for an empty name or a config that is
+// not an object.
+std::optional<Profile> update(Connection& c, const std::string& workspace_id, const std::string& id,
+                              const ProfilePatch& patch, int64_t now);
+
+// Deletes the profile and everything that hangs on it, in the caller's
+// job (so all or nothing): its outbox rows and parked receipts, its
+// conversations' messages, the flow executions of the profile or of its
+// conversations, its conversations, and its channel instance's
+// plugin_state. Contacts stay: they belong to the workspace. The caller
+// stops the profile's channel session first. False when the workspace has
+// no such profile.
+bool remove(Connection& c, const std::string& workspace_id, const std::string& id);
+
 }  // namespace profiles
 
 class ProfileRepository {
@@ -75,6 +102,9 @@ class ProfileRepository {
   std::vector<Profile> list(const std::string& workspace_id);
   bool update_status(const std::string& id, const std::string& status, const std::optional<std::string>& detail,
                      const std::optional<std::string>& qr);
+  Page<Profile> page(const std::string& workspace_id, const PageRequest& request);
+  std::optional<Profile> update(const std::string& workspace_id, const std::string& id, const ProfilePatch& patch);
+  bool remove(const std::string& workspace_id, const std::string& id);
 
  private:
   Database& db_;

@@ -2,6 +2,7 @@
 
 #include "core/error.hpp"
 #include "core/ids.hpp"
+#include "store/keyset.hpp"
 
 namespace sb::store {
 
@@ -135,6 +136,48 @@ Workspace ensure_workspace(Connection& c, const Workspace& w, int64_t now) {
   return create_workspace(c, w, now);
 }
 
+Page<Organization> page_organizations(Connection& c, const PageRequest& page) {
+  // Over organizations_by_created (migration 006). keyset's SQL is appended
+  // to a WHERE clause, hence the 1 = 1.
+  std::string sql = std::string(kOrganizationColumns) + "WHERE 1 = 1";
+  Params params;
+  keyset::append_page_desc(sql, params, "created_at", "id", page);
+  std::vector<Organization> rows;
+  for (const Row& row : c.query(sql, params)) rows.push_back(organization_from(row));
+  return keyset::cut(std::move(rows), page, [](const Organization& o) { return Cursor{o.created_at, o.id}; });
+}
+
+Page<Workspace> page_workspaces(Connection& c, const std::string& organization_id, const PageRequest& page) {
+  // Over workspaces_by_organization_created (migration 006).
+  std::string sql = std::string(kWorkspaceColumns) + "WHERE organization_id = ?";
+  Params params{organization_id};
+  keyset::append_page_desc(sql, params, "created_at", "id", page);
+  std::vector<Workspace> rows;
+  for (const Row& row : c.query(sql, params)) rows.push_back(workspace_from(row));
+  return keyset::cut(std::move(rows), page, [](const Workspace& w) { return Cursor{w.created_at, w.id}; });
+}
+
+std::optional<Organization> rename_organization(Connection& c, const std::string& id, const std::string& name,
+                                                int64_t /*now*/) {
+  require_text(name, "an organization's name");
+  if (c.execute("UPDATE organizations SET name = ? WHERE id = ?", {name, id}) == 0) return std::nullopt;
+  return get_organization(c, id);
+}
+
+std::optional<Workspace> update_workspace(Connection& c, const std::string& organization_id, const std::string& id,
+                                          const std::optional<std::string>& name,
+                                          const std::optional<std::string>& timezone, int64_t /*now*/) {
+  if (name) require_text(*name, "a workspace's name");
+  if (timezone) require_text(*timezone, "a workspace's timezone");
+  auto workspace = get_workspace(c, organization_id, id);
+  if (!workspace || (!name && !timezone)) return workspace;
+  if (name) workspace->name = *name;
+  if (timezone) workspace->timezone = *timezone;
+  c.execute("UPDATE workspaces SET name = ?, timezone = ? WHERE organization_id = ? AND id = ?",
+            {workspace->name, workspace->timezone, organization_id, id});
+  return workspace;
+}
+
 }  // namespace tenancy
 
 Organization TenancyRepository::create_organization(Organization organization) {
@@ -171,6 +214,26 @@ std::vector<Workspace> TenancyRepository::list_workspaces(const std::string& org
 
 Workspace TenancyRepository::ensure_workspace(const Workspace& workspace) {
   return db_.write([&](Connection& c) { return tenancy::ensure_workspace(c, workspace, now_ms()); });
+}
+
+Page<Organization> TenancyRepository::page_organizations(const PageRequest& page) {
+  return db_.read([&](Connection& c) { return tenancy::page_organizations(c, page); });
+}
+
+Page<Workspace> TenancyRepository::page_workspaces(const std::string& organization_id, const PageRequest& page) {
+  return db_.read([&](Connection& c) { return tenancy::page_workspaces(c, organization_id, page); });
+}
+
+std::optional<Organization> TenancyRepository::rename_organization(const std::string& id, const std::string& name) {
+  return db_.write([&](Connection& c) { return tenancy::rename_organization(c, id, name, now_ms()); });
+}
+
+std::optional<Workspace> TenancyRepository::update_workspace(const std::string& organization_id,
+                                                             const std::string& id,
+                                                             const std::optional<std::string>& name,
+                                                             const std::optional<std::string>& timezone) {
+  return db_.write(
+      [&](Connection& c) { return tenancy::update_workspace(c, organization_id, id, name, timezone, now_ms()); });
 }
 
 }  // namespace sb::store

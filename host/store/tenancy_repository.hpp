@@ -7,6 +7,7 @@
 // each over a Database (db.write for writes, db.read for reads). Stateless:
 // usable from any thread.
 #include "store/database.hpp"
+#include "store/page.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -66,6 +67,28 @@ std::vector<Workspace> list_workspaces(Connection& c, const std::string& organiz
 // does not exist.
 Workspace ensure_workspace(Connection& c, const Workspace& workspace, int64_t now);
 
+// Every organization by (created_at, id), newest first: for engine admins.
+// Throws sb::Error(invalid_argument) for a page limit outside 1..1000.
+Page<Organization> page_organizations(Connection& c, const PageRequest& page);
+// An organization's workspaces by (created_at, id), newest first.
+Page<Workspace> page_workspaces(Connection& c, const std::string& organization_id, const PageRequest& page);
+
+// Sets the name; returns the organization as stored, nullopt when there is
+// no such one. Throws sb::Error(invalid_argument) for an empty name.
+// `now` is unused until organizations record when they changed.
+std::optional<Organization> rename_organization(Connection& c, const std::string& id, const std::string& name,
+                                                int64_t now);
+// Sets the name and/or the time zone (nullopt keeps one) of the workspace
+// if it belongs to `organization_id`; returns it as stored, nullopt when
+// that organization has no such workspace. Throws
+// sb::Error(invalid_argument) for an empty name or time zone; that a time
+// zone is a known IANA name is the caller's to check
+// (flows::is_valid_timezone: the store sits above the flows room). `now`
+// is unused until workspaces record when they changed.
+std::optional<Workspace> update_workspace(Connection& c, const std::string& organization_id, const std::string& id,
+                                          const std::optional<std::string>& name,
+                                          const std::optional<std::string>& timezone, int64_t now);
+
 }  // namespace tenancy
 
 class TenancyRepository {
@@ -82,6 +105,13 @@ class TenancyRepository {
   std::optional<Workspace> get_workspace(const std::string& organization_id, const std::string& id);
   std::vector<Workspace> list_workspaces(const std::string& organization_id);
   Workspace ensure_workspace(const Workspace& workspace);
+
+  Page<Organization> page_organizations(const PageRequest& page);
+  Page<Workspace> page_workspaces(const std::string& organization_id, const PageRequest& page);
+  std::optional<Organization> rename_organization(const std::string& id, const std::string& name);
+  std::optional<Workspace> update_workspace(const std::string& organization_id, const std::string& id,
+                                            const std::optional<std::string>& name,
+                                            const std::optional<std::string>& timezone);
 
  private:
   Database& db_;
