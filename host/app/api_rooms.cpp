@@ -1,23 +1,10 @@
 #include "app/api_rooms.hpp"
 
 #include "core/error.hpp"
-#include "core/log.hpp"
 
 #include <spdlog/spdlog.h>
 
 namespace sb::app {
-
-nlohmann::json transform_plugin_secrets(const plugins::PluginRegistry& registry, const std::string& plugin_id,
-                                        const nlohmann::json& config, const tenancy::SecretBox& box, bool seal) {
-  const plugins::Manifest* manifest = registry.manifest(plugin_id);
-  if (!manifest) return config;
-  return map_secret_values(config, manifest->config_schema, [&](const nlohmann::json& v) -> nlohmann::json {
-    if (!v.is_string()) return v;
-    const std::string text = v.get<std::string>();
-    if (seal) return tenancy::SecretBox::is_sealed(text) ? v : nlohmann::json(box.seal(text));
-    return tenancy::SecretBox::is_sealed(text) ? nlohmann::json(box.open(text)) : v;
-  });
-}
 
 std::unique_ptr<tenancy::SecretBox> ApiRooms::open_secret_box(const Config& config) {
   return std::make_unique<tenancy::SecretBox>(tenancy::load_or_create_key(

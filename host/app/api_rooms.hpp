@@ -22,10 +22,6 @@
 
 namespace sb::app {
 
-// Seals (`seal` true) or opens the values the plugin's schema marks secret.
-nlohmann::json transform_plugin_secrets(const plugins::PluginRegistry& registry, const std::string& plugin_id,
-                                        const nlohmann::json& config, const tenancy::SecretBox& box, bool seal);
-
 struct ApiRooms {
   std::unique_ptr<tenancy::SecretBox> secrets;
   std::unique_ptr<tenancy::AccessTokens> tokens;

@@ -2,6 +2,7 @@
 
 #include "app/api_rooms.hpp"
 #include "app/service_rooms.hpp"
+#include "tenancy/plugin_secrets.hpp"
 
 #include "api/http_server.hpp"
 #include "core/error.hpp"
@@ -133,7 +134,7 @@ void Application::start() {
     const tenancy::SecretBox* box = r.api.secrets.get();
     const plugins::PluginRegistry* registry = r.rooms->registry.get();
     r.rooms->messaging->sessions().set_config_opener([box, registry](const std::string& plugin, const nlohmann::json& stored) {
-      return transform_plugin_secrets(*registry, plugin, stored, *box, false);
+      return tenancy::transform_plugin_secrets(*registry, plugin, stored, *box, false);
     });
   }
   r.rooms->start();
