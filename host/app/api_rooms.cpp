@@ -27,6 +27,7 @@ void ApiRooms::open(const Config& config, ServiceRooms& rooms) {
   keys = std::make_unique<tenancy::ApiKeys>(*rooms.db);
   dashboards = std::make_unique<tenancy::Dashboards>(*rooms.db, *keys, *secrets);
   events = std::make_unique<api::EventHub>(*rooms.bus);
+  notifier = std::make_unique<webhooks::DashboardNotifier>(*rooms.db, *rooms.bus, *dashboards);
   metrics = std::make_unique<api::Metrics>();
   metrics->attach(*rooms.bus);
   key_limiter = std::make_unique<tenancy::RateLimiter>(sec.key_rate, sec.key_burst);
@@ -61,6 +62,7 @@ void ApiRooms::add_routes(api::HttpServer& http) {
 
 void ApiRooms::shutdown() {
   if (events) events->shutdown();
+  if (notifier) notifier->stop();
 }
 
 }  // namespace sb::app

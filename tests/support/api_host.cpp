@@ -15,8 +15,8 @@ std::map<std::string, std::string> host_env(const std::filesystem::path& dir, co
   const auto config = dir / "api-test-config.json";
   std::ofstream(config) << nlohmann::json{{"security", sec}}.dump(2);
   env["SWITCHBOARD_CONFIG"] = config.string();
-  env["ENGINE_API_KEY"] = ApiHost::kMasterKey;
-  env["WORKFLOW_ENGINE_INTERNAL_PSK"] = ApiHost::kPsk;
+  env.emplace("ENGINE_API_KEY", ApiHost::kMasterKey);  // a test's own value (even "": off) wins
+  env.emplace("WORKFLOW_ENGINE_INTERNAL_PSK", ApiHost::kPsk);
   return env;
 }
 
