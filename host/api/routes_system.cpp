@@ -1,6 +1,8 @@
 // GET /metrics (Prometheus text) and GET /api/v1/openapi.json.
 #include "api/api_context.hpp"
 
+#include "core/error.hpp"
+
 #include <string_view>
 
 namespace sb::api {
@@ -15,6 +17,16 @@ void register_system_routes(ApiRoutes& routes) {
   });
   routes.open("GET", "/api/v1/openapi.json", [](const ApiRequest&) {
     return ApiResponse{200, "application/json", std::string(openapi_document()), {}, {}};
+  });
+  // The router's table, for engine admins (and the test that checks it
+  // against the OpenAPI document and walks it for tenant isolation).
+  HttpServer& server = routes.server();
+  routes.get("/api/v1/admin/routes", [&server](Call& call) {
+    if (!call.principal.engine_admin)
+      throw Error(ErrorCode::forbidden, "only an engine admin (ENGINE_API_KEY or an engine-admin user) may do this");
+    nlohmann::json data = nlohmann::json::array();
+    for (const auto& r : server.routes()) data.push_back({{"method", r.method}, {"path", r.pattern}});
+    return ok({{"data", data}});
   });
 }
 
