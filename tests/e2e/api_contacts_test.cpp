@@ -231,6 +231,7 @@ TEST_CASE("contacts: search by phone prefix, name, tag and opted_out; pages walk
   require_field(api.call("GET", base + "?phone=%2B1234567890123456", nullptr, auth), "phone");
   require_field(api.call("GET", base + "?tag=" + std::string(101, 't'), nullptr, auth), "tag");
   require_field(api.call("GET", base + "?limit=0", nullptr, auth), "limit");
+  require_field(api.call("GET", base + "?phone_prefix=%2B49", nullptr, auth), "phone_prefix");
   require_field(api.call("GET", base + "?cursor=not-a-cursor", nullptr, auth), "cursor");
 }
 
