@@ -1,8 +1,391 @@
-// Routes of this resource: being written (see host/api/api_context.hpp).
+// Conversations of a workspace (list, read, assign, resolve, reopen, hand
+// off and back), their messages, and sending through the outbox
+// (/api/v1/workspaces/:workspace_id/conversations*, .../messages).
+//
+// Every change to a conversation answers the conversation as stored and
+// publishes "conversation.updated" {"conversation_id","change","conversation"}
+// on the bus, except resolve and handback: the flow runtime publishes
+// "conversation.resolved" / "handoff.released" for those, which both start
+// flows and reach SSE clients as conversation.updated (api/event_stream.hpp).
+// A request that changes nothing (resolving a resolved conversation, handing
+// back one the bot already has) answers 200 and publishes nothing, so that a
+// retried click does not start event-triggered flows twice.
 #include "api/api_context.hpp"
 
-namespace sb::api {
+#include "core/error.hpp"
+#include "core/ids.hpp"
+#include "messaging/message_rules.hpp"
+#include "messaging/phone.hpp"
+#include "store/contact_repository.hpp"
+#include "store/conversation_repository.hpp"
+#include "store/message_repository.hpp"
+#include "store/profile_repository.hpp"
+#include "tenancy/identity_store.hpp"
 
-void register_conversation_routes(ApiRoutes&) {}
+#include <algorithm>
+
+namespace sb::api {
+namespace {
+
+using nlohmann::json;
+using tenancy::Permission;
+
+constexpr size_t kMaxTextChars = 4096;  // WhatsApp's limit for a text message
+constexpr const char* kConversations = "/api/v1/workspaces/:workspace_id/conversations";
+constexpr const char* kConversation = "/api/v1/workspaces/:workspace_id/conversations/:conversation_id";
+constexpr const char* kMessages = "/api/v1/workspaces/:workspace_id/messages";
+
+Error bad_field(const char* field, const std::string& message) {
+  return Error(ErrorCode::invalid_argument, message, {{"field", field}});
+}
+
+// GET routes refuse query parameters they do not know, as bodies refuse
+// unknown fields: a misspelt filter (?state=open) must not silently list
+// everything.
+void allow_query(const Call& call, std::initializer_list<const char*> allowed) {
+  for (const auto& [key, value] : call.request.query) {
+    bool known = key == "limit" || key == "cursor";
+    for (const char* a : allowed) known = known || key == a;
+    if (!known) {
+      std::string list = "limit, cursor";
+      for (const char* a : allowed) list += ", " + std::string(a);
+      throw bad_field(key.c_str(), "unknown query parameter \"" + key + "\" (allowed: " + list + ")");
+    }
+  }
+}
+
+// A filter that must be one of `allowed` when given.
+std::optional<std::string> enum_query(const Call& call, const char* name, std::initializer_list<const char*> allowed) {
+  auto v = call.query(name);
+  if (!v) return std::nullopt;
+  std::string list;
+  for (const char* a : allowed) {
+    if (*v == a) return v;
+    list += (list.empty() ? "" : ", ") + std::string(a);
+  }
+  throw bad_field(name, "\"" + std::string(name) + "\" must be one of " + list);
+}
+
+// An id filter: any value, but not an empty one (which would match nothing).
+std::optional<std::string> id_query(const Call& call, const char* name) {
+  auto v = call.query(name);
+  if (v && (v->empty() || v->size() > 200))
+    throw bad_field(name, "\"" + std::string(name) + "\" must be an id of 1 to 200 characters");
+  return v;
+}
+
+Error conversation_not_found(const std::string& id) {
+  return Error(ErrorCode::not_found, "conversation " + id + " not found in this workspace",
+               {{"field", "conversation_id"}});
+}
+
+store::Conversation conversation_or_404(store::Connection& c, const std::string& workspace_id, const std::string& id) {
+  auto found = store::conversations::find(c, workspace_id, id);
+  if (!found) throw conversation_not_found(id);
+  return std::move(*found);
+}
+
+// The conversation with its contact embedded under "contact".
+json with_contact(store::Connection& c, const store::Conversation& conversation) {
+  json out = store::to_json(conversation);
+  auto contact = store::contacts::find(c, conversation.workspace_id, conversation.contact_id);
+  out["contact"] = contact ? store::to_json(*contact) : json(nullptr);
+  return out;
+}
+
+void publish_updated(ApiServices& s, const store::Conversation& conversation, const char* change) {
+  json data = {{"conversation_id", conversation.id},
+               {"change", change},
+               {"conversation", store::to_json(conversation)}};
+  s.bus.publish(Event{"conversation.updated", conversation.workspace_id, conversation.profile_id, std::move(data),
+                      now_ms()});
+}
+
+// UTF-8 code points: the limit is in characters, not bytes.
+size_t utf8_length(const std::string& s) {
+  return static_cast<size_t>(
+      std::count_if(s.begin(), s.end(), [](char ch) { return (static_cast<unsigned char>(ch) & 0xC0) != 0x80; }));
+}
+
+// The message part of a send body: type, text, payload. Checked here, not
+// left to the outbox, so that every mistake names its field.
+messaging::OutgoingMessage parse_outgoing(const json& body) {
+  messaging::OutgoingMessage out;
+  out.type = optional_string(body, "type", 20).value_or("text");
+  if (!messaging::is_message_type(out.type))
+    throw bad_field("type",
+                    "\"type\" must be one of text, image, video, audio, document, location, contact, poll, "
+                    "interactive, reaction, template");
+  // 4 bytes per character at most; the character count is checked below.
+  out.text = optional_string(body, "text", 4 * kMaxTextChars).value_or("");
+  if (utf8_length(out.text) > kMaxTextChars)
+    throw bad_field("text", "\"text\" is longer than " + std::to_string(kMaxTextChars) + " characters");
+  json payload = optional_object(body, "payload");
+  if (!payload.is_null()) out.payload = std::move(payload);
+  if (out.type == "text") {
+    if (out.text.empty()) throw bad_field("text", "a text message needs a non-empty \"text\"");
+  } else if (out.payload.empty()) {
+    // An image without its URL, a location without coordinates: nothing a
+    // channel could send.
+    throw bad_field("payload", "a message of type \"" + out.type + "\" needs its fields in \"payload\"");
+  }
+  return out;
+}
+
+void refuse_opted_out(const store::Contact& contact) {
+  if (contact.opted_out)
+    throw Error(ErrorCode::conflict, "contact " + contact.id + " has opted out of messages; nothing was sent",
+                {{"contact_id", contact.id}});
+}
+
+json queued(const messaging::EnqueuedMessage& m) {
+  return {{"message_id", m.message_id},
+          {"status", "queued"},
+          {"conversation_id", m.conversation_id},
+          {"contact_id", m.contact_id}};
+}
+
+// ---- Conversation changes ---------------------------------------------------
+
+struct Changed {
+  store::Conversation conversation;  // as stored afterwards
+  json body;                         // the answer: with its contact
+  bool changed = false;
+};
+
+// In one write job: the conversation (404 when the workspace has none),
+// `apply` to it (returns the conversation as stored afterwards), and
+// whether status, mode or assignee moved.
+template <class Apply>
+Changed change_conversation(ApiServices& s, const std::string& workspace_id, const std::string& id, Apply apply) {
+  return s.db.write([&](store::Connection& c) {
+    const auto before = conversation_or_404(c, workspace_id, id);
+    const std::optional<store::Conversation> after = apply(c, before, now_ms());
+    if (!after) throw conversation_not_found(id);
+    const bool changed =
+        before.status != after->status || before.mode != after->mode || before.assignee != after->assignee;
+    return Changed{*after, with_contact(c, *after), changed};
+  });
+}
+
+// Publishes and audits a change that happened; a no-op request does neither.
+ApiResponse answer_change(Call& call, const store::Workspace& ws, const Changed& r, const char* change,
+                          json details = json::object()) {
+  if (r.changed) {
+    publish_updated(call.services, r.conversation, change);
+    call.audit(std::string("conversation.") + change, ws.organization_id, ws.id, "conversation", r.conversation.id,
+               std::move(details));
+  }
+  return ok(r.body);
+}
+
+void add_change_routes(ApiRoutes& routes) {
+  ApiServices& s = routes.services();
+  const std::string base = kConversation;
+
+  routes.post(base + "/assign", [&s](Call& call) {
+    const auto ws = call.workspace(Permission::handle_conversations);
+    call.allow_fields({"assignee"});
+    if (!call.body().contains("assignee"))
+      throw bad_field("assignee", "\"assignee\" is required: a user id, or null to unassign");
+    const auto assignee = optional_string(call.body(), "assignee", 200);
+    if (assignee && assignee->empty())
+      throw bad_field("assignee", "\"assignee\" must be a user id, or null to unassign");
+    const std::string id = call.param("conversation_id");
+    const auto r =
+        change_conversation(s, ws.id, id, [&](store::Connection& c, const store::Conversation&, int64_t now) {
+          if (assignee && !tenancy::identity::role_in(c, *assignee, ws.organization_id, ws.id))
+            throw bad_field("assignee", "user " + *assignee + " is not a member of this workspace");
+          auto after = store::conversations::assign(c, ws.id, id, assignee, now);
+          // A person who takes the conversation answers it: the bot stops
+          // (FlowRuntime runs no flow in a "human" conversation). Unassigning
+          // leaves the mode: handing back to the bot is its own decision.
+          if (after && assignee) after = store::conversations::set_mode(c, ws.id, id, "human", now);
+          return after;
+        });
+    return answer_change(call, ws, r, "assigned", {{"assignee", assignee ? json(*assignee) : json(nullptr)}});
+  });
+
+  routes.post(base + "/reopen", [&s](Call& call) {
+    const auto ws = call.workspace(Permission::handle_conversations);
+    call.allow_fields({});
+    const std::string id = call.param("conversation_id");
+    // The store answers conflict, naming the other conversation, when the
+    // contact has another active one (it wrote again after the resolve).
+    const auto r =
+        change_conversation(s, ws.id, id, [&](store::Connection& c, const store::Conversation&, int64_t now) {
+          return store::conversations::set_status(c, ws.id, id, "open", now);
+        });
+    return answer_change(call, ws, r, "reopened");
+  });
+
+  routes.post(base + "/handoff", [&s](Call& call) {
+    const auto ws = call.workspace(Permission::handle_conversations);
+    call.allow_fields({});
+    const std::string id = call.param("conversation_id");
+    const auto r =
+        change_conversation(s, ws.id, id, [&](store::Connection& c, const store::Conversation&, int64_t now) {
+          return store::conversations::set_mode(c, ws.id, id, "human", now);
+        });
+    return answer_change(call, ws, r, "handoff");
+  });
+
+  // Resolve and handback go through the flow runtime, which writes and
+  // publishes the event that event-triggered flows start on (and that the
+  // SSE hub shows as conversation.updated): no conversation.updated here.
+  routes.post(base + "/resolve", [&s](Call& call) {
+    const auto ws = call.workspace(Permission::handle_conversations);
+    call.allow_fields({});
+    const std::string id = call.param("conversation_id");
+    const auto before = s.db.read([&](store::Connection& c) { return conversation_or_404(c, ws.id, id); });
+    if (before.status != "resolved") {
+      s.flows.resolve_conversation(ws.id, id);
+      call.audit("conversation.resolved", ws.organization_id, ws.id, "conversation", id);
+    }
+    return ok(s.db.read([&](store::Connection& c) { return with_contact(c, conversation_or_404(c, ws.id, id)); }));
+  });
+
+  routes.post(base + "/handback", [&s](Call& call) {
+    const auto ws = call.workspace(Permission::handle_conversations);
+    call.allow_fields({});
+    const std::string id = call.param("conversation_id");
+    const auto before = s.db.read([&](store::Connection& c) { return conversation_or_404(c, ws.id, id); });
+    if (before.mode != "bot") {
+      s.flows.release_handoff(ws.id, id);
+      call.audit("conversation.handback", ws.organization_id, ws.id, "conversation", id);
+    }
+    return ok(s.db.read([&](store::Connection& c) { return with_contact(c, conversation_or_404(c, ws.id, id)); }));
+  });
+}
+
+// ---- Messages ----------------------------------------------------------------
+
+void add_message_routes(ApiRoutes& routes) {
+  ApiServices& s = routes.services();
+  const std::string base = kConversation;
+
+  routes.get(base + "/messages", [&s](Call& call) {
+    const auto ws = call.workspace(Permission::read);
+    allow_query(call, {});
+    const auto page = call.page();
+    const std::string id = call.param("conversation_id");
+    return page_response(s.db.read([&](store::Connection& c) {
+      conversation_or_404(c, ws.id, id);
+      return store::messages::page_by_conversation(c, ws.id, id, page);
+    }),
+                         [](const store::Message& m) { return store::to_json(m); });
+  });
+
+  routes.post(base + "/messages", [&s](Call& call) {
+    const auto ws = call.workspace(Permission::send);
+    call.allow_fields({"type", "text", "payload"});
+    const auto out = parse_outgoing(call.body());
+    const std::string id = call.param("conversation_id");
+    const auto sent = s.db.write([&](store::Connection& c) {
+      const auto conversation = conversation_or_404(c, ws.id, id);
+      if (conversation.status == "resolved")
+        throw Error(ErrorCode::conflict,
+                    "conversation " + id + " is resolved; reopen it first, or send with POST /api/v1/workspaces/" +
+                        ws.id + "/messages, which opens a new one",
+                    {{"field", "conversation_id"}});
+      auto contact = store::contacts::find(c, ws.id, conversation.contact_id);
+      if (!contact) throw Error(ErrorCode::not_found, "the conversation's contact no longer exists");
+      refuse_opted_out(*contact);
+      return s.messaging.outbox().enqueue(c, conversation, out);
+    });
+    return ApiResponse::json(202, queued(sent));
+  });
+
+  // The route integrations send through: to a phone or a contact, in its
+  // active conversation (opened when there is none). One write job and no
+  // read before it besides authentication: this is the hot path.
+  routes.post(kMessages, [&s](Call& call) {
+    const auto ws = call.workspace(Permission::send);
+    call.allow_fields({"profile_id", "to", "contact_id", "type", "text", "payload"});
+    const json& body = call.body();
+    const std::string profile_id = required_string(body, "profile_id", 200);
+    const auto to = optional_string(body, "to", 40);
+    const auto contact_id = optional_string(body, "contact_id", 200);
+    if (to && contact_id) throw bad_field("to", "give either \"to\" (a phone) or \"contact_id\", not both");
+    if (!to && !contact_id) throw bad_field("to", "\"to\" (a phone number) or \"contact_id\" is required");
+    if (contact_id && contact_id->empty()) throw bad_field("contact_id", "\"contact_id\" must not be empty");
+    std::string phone;
+    if (to) {
+      auto normalized = messaging::try_normalize_phone(*to);
+      if (!normalized)
+        throw bad_field("to", "\"to\" must be a phone number in E.164 form, \"+\" followed by 8 to 15 digits");
+      phone = std::move(*normalized);
+    }
+    const auto out = parse_outgoing(body);
+    const auto sent = s.db.write([&](store::Connection& c) {
+      const auto profile = store::profiles::get(c, ws.id, profile_id);
+      if (!profile)
+        throw Error(ErrorCode::not_found, "profile " + profile_id + " not found in this workspace",
+                    {{"field", "profile_id"}});
+      const int64_t now = now_ms();
+      store::Contact contact;
+      if (contact_id) {
+        auto found = store::contacts::find(c, ws.id, *contact_id);
+        if (!found)
+          throw Error(ErrorCode::not_found, "contact " + *contact_id + " not found in this workspace",
+                      {{"field", "contact_id"}});
+        contact = std::move(*found);
+      } else {
+        contact = store::contacts::upsert_seen(c, {ws.organization_id, ws.id, phone, "", std::nullopt}, now).contact;
+      }
+      refuse_opted_out(contact);
+      const auto conversation =
+          store::conversations::find_or_open(c, ws.organization_id, ws.id, profile->id, contact.id, now).conversation;
+      return s.messaging.outbox().enqueue(c, conversation, out);
+    });
+    return ApiResponse::json(202, queued(sent));
+  });
+
+  routes.get(kMessages, [&s](Call& call) {
+    const auto ws = call.workspace(Permission::read);
+    allow_query(call, {"conversation_id", "contact_id", "profile_id", "direction", "status"});
+    store::MessageQuery q;
+    q.conversation_id = id_query(call, "conversation_id");
+    q.contact_id = id_query(call, "contact_id");
+    q.profile_id = id_query(call, "profile_id");
+    q.direction = enum_query(call, "direction", {"in", "out"});
+    q.status = enum_query(call, "status", {"queued", "sent", "delivered", "read", "failed", "received"});
+    const auto page = call.page();
+    return page_response(s.db.read([&](store::Connection& c) { return store::messages::search(c, ws.id, q, page); }),
+                         [](const store::Message& m) { return store::to_json(m); });
+  });
+}
+
+}  // namespace
+
+void register_conversation_routes(ApiRoutes& routes) {
+  ApiServices& s = routes.services();
+
+  routes.get(kConversations, [&s](Call& call) {
+    const auto ws = call.workspace(Permission::read);
+    allow_query(call, {"status", "assignee", "mode", "profile_id", "contact_id"});
+    store::ConversationQuery q;
+    q.status = enum_query(call, "status", {"open", "pending", "resolved"});
+    q.assignee = call.query("assignee");  // "" (?assignee=) lists the unassigned
+    if (q.assignee && q.assignee->size() > 200) throw bad_field("assignee", "\"assignee\" must be a user id");
+    q.mode = enum_query(call, "mode", {"bot", "human"});
+    q.profile_id = id_query(call, "profile_id");
+    q.contact_id = id_query(call, "contact_id");
+    const auto page = call.page();
+    return page_response(
+        s.db.read([&](store::Connection& c) { return store::conversations::search(c, ws.id, q, page); }),
+        [](const store::Conversation& conversation) { return store::to_json(conversation); });
+  });
+
+  routes.get(kConversation, [&s](Call& call) {
+    const auto ws = call.workspace(Permission::read);
+    allow_query(call, {});
+    const std::string id = call.param("conversation_id");
+    return ok(s.db.read([&](store::Connection& c) { return with_contact(c, conversation_or_404(c, ws.id, id)); }));
+  });
+
+  add_change_routes(routes);
+  add_message_routes(routes);
+}
 
 }  // namespace sb::api
