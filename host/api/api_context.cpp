@@ -64,6 +64,18 @@ void allow_fields(const json& body, std::initializer_list<const char*> allowed) 
   }
 }
 
+void Call::allow_query(std::initializer_list<const char*> allowed) const {
+  for (const auto& [key, value] : request.query) {
+    bool known = key == "limit" || key == "cursor" || key == "agencyId" || key == "tenantId";
+    for (const char* a : allowed) known = known || key == a;
+    if (!known) {
+      std::string list = "limit, cursor";
+      for (const char* a : allowed) list += ", " + std::string(a);
+      throw bad_field(key.c_str(), "unknown query parameter \"" + key + "\" (allowed: " + list + ")");
+    }
+  }
+}
+
 store::PageRequest Call::page() const {
   store::PageRequest p;
   if (auto limit = query("limit")) {

@@ -84,6 +84,10 @@ class Call {
   // Refuses fields of the body that are not in `allowed` (invalid_argument
   // naming the first one).
   void allow_fields(std::initializer_list<const char*> allowed);
+  // Refuses query parameters other than `allowed`, limit, cursor and the
+  // dashboards' agencyId / tenantId (invalid_argument naming it): a
+  // misspelt filter (?state=open) must not silently list everything.
+  void allow_query(std::initializer_list<const char*> allowed) const;
   // The page asked for with ?limit= (1..200, default 50) and ?cursor=.
   store::PageRequest page() const;
 

@@ -65,22 +65,6 @@ std::string contact_phone(const json& body) {
   }
 }
 
-// The list refuses query parameters it does not know, as bodies refuse
-// unknown fields: a misspelt filter (?phone_prefix=) must not silently list
-// everything. agencyId and tenantId are what dashboards send on every call
-// (Call::workspace checks agencyId).
-void allow_query(const Call& call, std::initializer_list<const char*> allowed) {
-  for (const auto& [key, value] : call.request.query) {
-    bool known = key == "limit" || key == "cursor" || key == "agencyId" || key == "tenantId";
-    for (const char* a : allowed) known = known || key == a;
-    if (!known) {
-      std::string list = "limit, cursor";
-      for (const char* a : allowed) list += ", " + std::string(a);
-      throw bad(key.c_str(), "unknown query parameter \"" + key + "\" (allowed: " + list + ")");
-    }
-  }
-}
-
 std::optional<bool> bool_query(const Call& call, const char* name) {
   const auto text = call.query(name);
   if (!text || text->empty()) return std::nullopt;
@@ -212,7 +196,7 @@ void register_contact_routes(ApiRoutes& routes) {
 
   routes.get(base, [&s](Call& call) {
     const auto ws = call.workspace(Permission::read);
-    allow_query(call, {"phone", "name", "tag", "opted_out"});
+    call.allow_query({"phone", "name", "tag", "opted_out"});
     const auto page = call.page();
     store::ContactQuery q;
     if (auto phone = text_query(call, "phone", 40)) q.phone_prefix = phone_prefix(*phone);

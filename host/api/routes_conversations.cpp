@@ -39,21 +39,6 @@ Error bad_field(const char* field, const std::string& message) {
   return Error(ErrorCode::invalid_argument, message, {{"field", field}});
 }
 
-// GET routes refuse query parameters they do not know, as bodies refuse
-// unknown fields: a misspelt filter (?state=open) must not silently list
-// everything.
-void allow_query(const Call& call, std::initializer_list<const char*> allowed) {
-  for (const auto& [key, value] : call.request.query) {
-    bool known = key == "limit" || key == "cursor";
-    for (const char* a : allowed) known = known || key == a;
-    if (!known) {
-      std::string list = "limit, cursor";
-      for (const char* a : allowed) list += ", " + std::string(a);
-      throw bad_field(key.c_str(), "unknown query parameter \"" + key + "\" (allowed: " + list + ")");
-    }
-  }
-}
-
 // A filter that must be one of `allowed` when given.
 std::optional<std::string> enum_query(const Call& call, const char* name, std::initializer_list<const char*> allowed) {
   auto v = call.query(name);
@@ -266,7 +251,7 @@ void add_message_routes(ApiRoutes& routes) {
 
   routes.get(base + "/messages", [&s](Call& call) {
     const auto ws = call.workspace(Permission::read);
-    allow_query(call, {});
+    call.allow_query({});
     const auto page = call.page();
     const std::string id = call.param("conversation_id");
     return page_response(s.db.read([&](store::Connection& c) {
@@ -343,7 +328,7 @@ void add_message_routes(ApiRoutes& routes) {
 
   routes.get(kMessages, [&s](Call& call) {
     const auto ws = call.workspace(Permission::read);
-    allow_query(call, {"conversation_id", "contact_id", "profile_id", "direction", "status"});
+    call.allow_query({"conversation_id", "contact_id", "profile_id", "direction", "status"});
     store::MessageQuery q;
     q.conversation_id = id_query(call, "conversation_id");
     q.contact_id = id_query(call, "contact_id");
@@ -363,7 +348,7 @@ void register_conversation_routes(ApiRoutes& routes) {
 
   routes.get(kConversations, [&s](Call& call) {
     const auto ws = call.workspace(Permission::read);
-    allow_query(call, {"status", "assignee", "mode", "profile_id", "contact_id"});
+    call.allow_query({"status", "assignee", "mode", "profile_id", "contact_id"});
     store::ConversationQuery q;
     q.status = enum_query(call, "status", {"open", "pending", "resolved"});
     q.assignee = call.query("assignee");  // "" (?assignee=) lists the unassigned
@@ -379,7 +364,7 @@ void register_conversation_routes(ApiRoutes& routes) {
 
   routes.get(kConversation, [&s](Call& call) {
     const auto ws = call.workspace(Permission::read);
-    allow_query(call, {});
+    call.allow_query({});
     const std::string id = call.param("conversation_id");
     return ok(s.db.read([&](store::Connection& c) { return with_contact(c, conversation_or_404(c, ws.id, id)); }));
   });
