@@ -54,7 +54,8 @@ std::optional<std::string> FlowLibrary::organization_of(const std::string& works
   return org;
 }
 
-void FlowLibrary::make_current(const std::string& organization_id, const std::string& workspace_id, FlowPtr flow) {
+void FlowLibrary::save_revision(const std::string& organization_id, const std::string& workspace_id,
+                                const FlowPtr& flow) {
   FlowRevision rev;
   rev.organization_id = organization_id;
   rev.workspace_id = workspace_id;
@@ -67,12 +68,17 @@ void FlowLibrary::make_current(const std::string& organization_id, const std::st
   rev.created_at = now_ms();
   db_.write([&](store::Connection& c) { flow_revisions::save(c, rev); });
   std::lock_guard<std::mutex> lock(mu_);
+  revisions_[revision_key(workspace_id, flow->id, flow->hash)] = flow;
+}
+
+void FlowLibrary::make_current(const std::string& organization_id, const std::string& workspace_id, FlowPtr flow) {
+  save_revision(organization_id, workspace_id, flow);
+  std::lock_guard<std::mutex> lock(mu_);
   auto& slot = current_[workspace_id][flow->id];
   if (!slot || slot->hash != flow->hash) {
     slot = flow;
     ++generation_;
   }
-  revisions_[revision_key(workspace_id, flow->id, flow->hash)] = flow;
 }
 
 ParseResult FlowLibrary::install_source(const std::string& workspace_id, const std::string& file_name,
@@ -80,15 +86,22 @@ ParseResult FlowLibrary::install_source(const std::string& workspace_id, const s
   auto org = organization_of(workspace_id);
   if (!org) throw Error(ErrorCode::not_found, "no workspace '" + workspace_id + "'");
   const fs::path name(file_name);
-  ParseResult result;
-  if (name.extension() == ".lua") {
-    std::string id = name.stem().string();
-    result = parse_flow_lua(text, id, file_name);
-  } else {
-    result = parse_flow_json(text, catalog_, file_name);
-  }
+  const bool lua = name.extension() == ".lua";
+  ParseResult result = parse(lua ? FlowDefinition::Kind::lua : FlowDefinition::Kind::graph, text,
+                             lua ? name.stem().string() : "", file_name);
   if (result.ok()) make_current(*org, workspace_id, result.flow);
   return result;
+}
+
+ParseResult FlowLibrary::parse(FlowDefinition::Kind kind, std::string_view text, const std::string& default_id,
+                               const std::string& source_path) const {
+  return kind == FlowDefinition::Kind::lua ? parse_flow_lua(text, default_id, source_path)
+                                           : parse_flow_json(text, catalog_, source_path);
+}
+
+std::optional<fs::path> FlowLibrary::directory() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return dir_;
 }
 
 void FlowLibrary::remove(const std::string& workspace_id, const std::string& flow_id) {
@@ -132,7 +145,40 @@ void FlowLibrary::load_directory(const fs::path& dir) {
   rescan();
 }
 
+void FlowLibrary::load_and_record(const fs::path& path, const std::string& workspace_id) {
+  ParseResult result;
+  try {
+    result = load_file(path, workspace_id);
+  } catch (const std::exception& e) {
+    result.problems.push_back({"", e.what()});
+  }
+  FlowFileStatus status;
+  status.path = path;
+  status.workspace_id = workspace_id;
+  if (result.ok()) {
+    status.flow_id = result.flow->id;
+    status.hash = result.flow->hash;
+    spdlog::info("flows: loaded {} (flow {} rev {}, {})", path.string(), result.flow->id, result.flow->rev,
+                 result.flow->hash.substr(0, 12));
+  } else {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (auto old = files_.find(path); old != files_.end()) {
+      status.flow_id = old->second.flow_id;  // the previous revision keeps running
+      status.hash = old->second.hash;
+    }
+  }
+  if (!result.ok()) {
+    status.problems = result.problems;
+    spdlog::error("flows: {} was not loaded{}:\n{}", path.string(),
+                  status.hash.empty() ? "" : " (its previous revision keeps running)",
+                  format_problems(result.problems));
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  files_[path] = std::move(status);
+}
+
 bool FlowLibrary::rescan() {
+  std::lock_guard<std::mutex> edit(edit_mu_);
   std::optional<fs::path> dir;
   uint64_t before;
   {
@@ -158,35 +204,7 @@ bool FlowLibrary::rescan() {
         if (it != stamps_.end() && it->second.size == stamp.size && it->second.mtime == stamp.mtime) continue;
         stamps_[path] = stamp;
       }
-      ParseResult result;
-      try {
-        result = load_file(path, workspace_id);
-      } catch (const std::exception& e) {
-        result.problems.push_back({"", e.what()});
-      }
-      FlowFileStatus status;
-      status.path = path;
-      status.workspace_id = workspace_id;
-      if (result.ok()) {
-        status.flow_id = result.flow->id;
-        status.hash = result.flow->hash;
-        spdlog::info("flows: loaded {} (flow {} rev {}, {})", path.string(), result.flow->id, result.flow->rev,
-                     result.flow->hash.substr(0, 12));
-      } else {
-        std::lock_guard<std::mutex> lock(mu_);
-        if (auto old = files_.find(path); old != files_.end()) {
-          status.flow_id = old->second.flow_id;  // the previous revision keeps running
-          status.hash = old->second.hash;
-        }
-      }
-      if (!result.ok()) {
-        status.problems = result.problems;
-        spdlog::error("flows: {} was not loaded{}:\n{}", path.string(),
-                      status.hash.empty() ? "" : " (its previous revision keeps running)",
-                      format_problems(result.problems));
-      }
-      std::lock_guard<std::mutex> lock(mu_);
-      files_[path] = std::move(status);
+      load_and_record(path, workspace_id);
     }
   }
   // Files that disappeared take their flows with them.
@@ -222,8 +240,8 @@ FlowPtr FlowLibrary::revision(const std::string& workspace_id, const std::string
   }
   auto stored = db_.read([&](store::Connection& c) { return flow_revisions::find(c, workspace_id, flow_id, hash); });
   if (!stored) return nullptr;
-  ParseResult parsed = stored->kind == "lua" ? parse_flow_lua(stored->source, stored->flow_id, stored->source_path)
-                                             : parse_flow_json(stored->source, catalog_, stored->source_path);
+  ParseResult parsed = parse(stored->kind == "lua" ? FlowDefinition::Kind::lua : FlowDefinition::Kind::graph,
+                             stored->source, stored->flow_id, stored->source_path);
   if (!parsed.ok()) {
     spdlog::error("flows: stored revision {} of flow {} no longer validates:\n{}", hash.substr(0, 12), flow_id,
                   format_problems(parsed.problems));

@@ -417,6 +417,22 @@ void settle_record(ExecutionRecord& r, const RunOutcome& o, int64_t now, size_t 
   }
 }
 
+// "flow.execution" on the bus (and so on the SSE stream) once an execution's
+// segment has committed as waiting, completed or failed.
+void publish_execution(EventBus& bus, const ExecutionRecord& r, int64_t at) {
+  Event ev;
+  ev.type = "flow.execution";
+  ev.workspace_id = r.workspace_id;
+  ev.profile_id = r.profile_id.value_or("");
+  ev.data = {{"execution_id", r.id},
+             {"flow_id", r.flow_id},
+             {"status", r.status},
+             {"error", r.error ? nlohmann::json(*r.error) : nlohmann::json(nullptr)},
+             {"conversation_id", r.conversation_id ? nlohmann::json(*r.conversation_id) : nlohmann::json(nullptr)}};
+  ev.at_ms = at;
+  bus.publish(ev);
+}
+
 messaging::OutgoingMessage outgoing_of(const nlohmann::json& effect) {
   messaging::OutgoingMessage out;
   const nlohmann::json& m = effect.at("message");
@@ -531,10 +547,14 @@ void FlowRuntime::run_and_commit(Worker&, Segment segment, bool& lane_released) 
                   [](std::exception_ptr) {});
             } catch (const std::exception&) {
             }
+            // Here rather than after that write: this callback is the last
+            // one the runtime waits for (stop()).
+            publish_execution(bus_, record, clock_());
           }
           if (s.on_committed) s.on_committed({{"execution_id", s.record.id}, {"status", "failed"}, {"error", why}});
         } else {
           after_commit(s, steps);
+          if (s.record.status != "running") publish_execution(bus_, s.record, clock_());
           for (const auto& tag : *changed_tags) {
             Event ev;
             ev.type = "contact.tagged";
