@@ -131,3 +131,28 @@ TEST_CASE("flow settings come from the config file and SWITCHBOARD_FLOWS_DIR, wi
     CHECK_THROWS_AS(load_config(dir / "bad.json", env_of({})), Error);
   }
 }
+
+TEST_CASE("security settings come from the file and the seed documents' environment names", "[core]") {
+  Config c;
+  apply_config_json(c, {{"security", {{"key_rate", 5}, {"cors_origins", {"https://a.example.com"}},
+                                      {"password_cost", "min"}, {"access_token_ttl_s", 60}}}},
+                    "test.json");
+  CHECK(c.security.key_rate == 5);
+  CHECK(c.security.cors_origins == std::vector<std::string>{"https://a.example.com"});
+  CHECK(c.security.access_token_ttl_s == 60);
+  CHECK_FALSE(c.security.engine_api_key.has_value());
+
+  const Config from_env = load_config(std::nullopt, env_of({{"ENGINE_API_KEY", "master"},
+                                                            {"WORKFLOW_ENGINE_INTERNAL_PSK", "psk"},
+                                                            {"SWITCHBOARD_SECRETS_KEY", ""}}));
+  CHECK(from_env.security.engine_api_key == "master");
+  CHECK(from_env.security.internal_psk == "psk");
+  CHECK_FALSE(from_env.security.secrets_key.has_value());  // empty counts as unset
+
+  CHECK_THROWS_WITH(apply_config_json(c, {{"security", {{"keyrate", 5}}}}, "test.json"),
+                    Catch::Contains("test.json") && Catch::Contains("security.keyrate"));
+  CHECK_THROWS_WITH(apply_config_json(c, {{"security", {{"password_cost", "cheap"}}}}, "test.json"),
+                    Catch::Contains("security.password_cost"));
+  CHECK_THROWS_WITH(apply_config_json(c, {{"security", {{"key_rate", -1}}}}, "test.json"),
+                    Catch::Contains("security.key_rate"));
+}
