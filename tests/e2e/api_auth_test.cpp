@@ -2,6 +2,7 @@
 // with reuse detection, logout, password change, expiry, and the limits on
 // logins.
 #include "support/api_host.hpp"
+#include "support/db_count.hpp"
 #include "support/temp_dir.hpp"
 
 #include <SQLiteCpp/SQLiteCpp.h>
@@ -10,17 +11,12 @@
 #include <thread>
 
 using nlohmann::json;
+using sb::test::count;
 using sb::test::ApiHost;
 using sb::test::require_error;
 using sb::test::TempDir;
 
 namespace {
-
-int64_t count(const std::filesystem::path& db, const std::string& sql) {
-  SQLite::Database d(db.string(), SQLite::OPEN_READONLY);
-  d.setBusyTimeout(5000);
-  return d.execAndGet(sql).getInt64();
-}
 
 sb::test::Headers bearer(const json& tokens) {
   return {{"Authorization", "Bearer " + tokens["access_token"].get<std::string>()}};

@@ -3,6 +3,7 @@
 // flows a tag starts), bad input refused naming the field with nothing
 // written, tenants kept apart, and who may write.
 #include "support/api_host.hpp"
+#include "support/db_count.hpp"
 #include "support/eventually.hpp"
 #include "support/temp_dir.hpp"
 
@@ -13,6 +14,7 @@
 #include <set>
 
 using nlohmann::json;
+using sb::test::count;
 using sb::test::ApiHost;
 using sb::test::ApiResult;
 using sb::test::eventually;
@@ -22,12 +24,6 @@ using sb::test::TempDir;
 using sb::test::Tenant;
 
 namespace {
-
-int64_t count(const std::filesystem::path& db, const std::string& sql) {
-  SQLite::Database d(db.string(), SQLite::OPEN_READONLY);
-  d.setBusyTimeout(5000);
-  return d.execAndGet(sql).getInt64();
-}
 
 int64_t contacts_in(ApiHost& api, const std::string& workspace_id) {
   return count(api.host().db_path(), "SELECT COUNT(*) FROM contacts WHERE workspace_id = '" + workspace_id + "'");
@@ -270,7 +266,7 @@ TEST_CASE("contacts: tags are added as a set and removed one at a time", "[api]"
   require_field(api.call("POST", tags, {{"tags", {"a"}}, {"tag", "b"}}, auth), "tag");
   // No contact holds more than 50 tags.
   json many = json::array();
-  for (int i = 0; i < 49; ++i) many.push_back("t" + std::to_string(i));
+  for (int i = 0; i < 49; ++i) many.push_back(std::string("t").append(std::to_string(i)));
   REQUIRE(api.call("POST", tags, {{"tags", many}}, auth).status == 200);
   require_field(api.call("POST", tags, {{"tags", {"one-too-many"}}}, auth), "tags");
   auto now = api.call("GET", base + "/" + id, nullptr, auth);
@@ -354,9 +350,9 @@ TEST_CASE("contacts: bad input is refused naming the field and writes nothing", 
   CHECK(not_json->status == 415);
 
   json big = json::object();
-  for (int i = 0; i < 20; ++i) big["k" + std::to_string(i)] = std::string(1000, 'x');
+  for (int i = 0; i < 20; ++i) big[std::string("k").append(std::to_string(i))] = std::string(1000, 'x');
   json many_tags = json::array();
-  for (int i = 0; i < 51; ++i) many_tags.push_back("t" + std::to_string(i));
+  for (int i = 0; i < 51; ++i) many_tags.push_back(std::string("t").append(std::to_string(i)));
   struct Case {
     json body;
     std::string field;

@@ -4,6 +4,7 @@
 // delete, executions with their step logs and the "flow.execution" event,
 // tenant isolation and roles.
 #include "support/api_host.hpp"
+#include "support/db_count.hpp"
 #include "support/eventually.hpp"
 #include "support/temp_dir.hpp"
 
@@ -19,6 +20,7 @@
 #include <thread>
 
 using nlohmann::json;
+using sb::test::count;
 using sb::test::ApiHost;
 using sb::test::ApiResult;
 using sb::test::eventually;
@@ -38,12 +40,6 @@ bool poll(const std::function<bool()>& done) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   return done();
-}
-
-int64_t count(const std::filesystem::path& db, const std::string& sql) {
-  SQLite::Database d(db.string(), SQLite::OPEN_READONLY);
-  d.setBusyTimeout(5000);
-  return d.execAndGet(sql).getInt64();
 }
 
 json keyword_flow(const std::string& id, const std::string& keyword, const std::string& text, int rev = 1) {

@@ -3,6 +3,7 @@
 // /api/v1/sessions* aliases, against the sandbox channel (and, for secrets,
 // the config-channel fixture, whose schema marks "api_token" secret).
 #include "support/api_host.hpp"
+#include "support/db_count.hpp"
 #include "support/eventually.hpp"
 #include "support/temp_dir.hpp"
 
@@ -15,6 +16,7 @@
 #include <thread>
 
 using nlohmann::json;
+using sb::test::count;
 using sb::test::ApiHost;
 using sb::test::ApiResult;
 using sb::test::Headers;
@@ -33,12 +35,6 @@ std::string profile(const Tenant& t, const std::string& id) { return profiles(t)
 
 json sandbox(const std::string& id, json config = json::object()) {
   return {{"id", id}, {"name", "Number " + id}, {"channel_plugin", "channel-sandbox"}, {"config", std::move(config)}};
-}
-
-int64_t count(const std::filesystem::path& db, const std::string& sql) {
-  SQLite::Database d(db.string(), SQLite::OPEN_READONLY);
-  d.setBusyTimeout(5000);
-  return d.execAndGet(sql).getInt64();
 }
 
 std::string stored_config(const std::filesystem::path& db, const std::string& profile_id) {
@@ -480,7 +476,7 @@ TEST_CASE("profiles: deleting a profile closes its session and removes its conve
   REQUIRE(api.call("POST", profiles(a), sandbox("a-keep", {{"auto_pair", true}}), a.owner_auth()).status == 201);
 
   auto c = api.host().client();
-  for (const std::string& id : {"a-del", "a-keep"}) {
+  for (const std::string id : {"a-del", "a-keep"}) {
     auto in = sb::test::post_inbound(*c, {{"from", "+15557770001"}, {"name", "Ana"}, {"text", "hi " + id}}, id);
     REQUIRE(in);
     INFO(in->body);

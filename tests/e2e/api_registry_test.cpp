@@ -2,12 +2,14 @@
 // the dashboard's key reaching only its agency, config, the engine admin's
 // views, suspension and activation, re-registration.
 #include "support/api_host.hpp"
+#include "support/db_count.hpp"
 #include "support/temp_dir.hpp"
 
 #include <SQLiteCpp/SQLiteCpp.h>
 #include <catch2/catch.hpp>
 
 using nlohmann::json;
+using sb::test::count;
 using sb::test::ApiHost;
 using sb::test::require_error;
 using sb::test::TempDir;
@@ -22,12 +24,6 @@ json registration(const std::string& agency) {
           {"dashboardName", "Dashboard " + agency},
           {"dashboardUrl", "https://" + agency + ".example.com/hooks"},
           {"webhookSecret", kSecret}};
-}
-
-int64_t count(const std::filesystem::path& db, const std::string& sql) {
-  SQLite::Database d(db.string(), SQLite::OPEN_READONLY);
-  d.setBusyTimeout(5000);
-  return d.execAndGet(sql).getInt64();
 }
 
 }  // namespace

@@ -1,5 +1,6 @@
 // End to end through a real `switchboard serve` process on a free loopback
 // port: real plugins loaded from disk, a real SQLite file, real HTTP.
+#include "support/db_count.hpp"
 #include "support/eventually.hpp"
 #include "support/host_process.hpp"
 #include "support/temp_dir.hpp"
@@ -20,14 +21,9 @@ constexpr std::chrono::seconds kHostWait{15};  // a real process on a shared 2-c
 using sb::test::HostProcess;
 using sb::test::TempDir;
 using nlohmann::json;
+using sb::test::count;
 
 namespace {
-
-int64_t count(const std::filesystem::path& db, const std::string& sql) {
-  SQLite::Database d(db.string(), SQLite::OPEN_READONLY);
-  d.setBusyTimeout(5000);
-  return d.execAndGet(sql).getInt64();
-}
 
 json outbound(httplib::Client& c) {
   auto res = c.Get("/hooks/channel-sandbox/demo/outbound");
