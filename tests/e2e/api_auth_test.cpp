@@ -221,3 +221,33 @@ TEST_CASE("API requests are limited per key and per user with 429 and Retry-Afte
   // The user's own bucket is separate from the key's.
   CHECK(api.call("GET", path, nullptr, t.owner_auth()).status == 200);
 }
+
+TEST_CASE("a bootstrap admin from the environment can log in as engine admin", "[api]") {
+  TempDir dir("sb-api-auth");
+  ApiHost api(dir.path(), json::object(),
+              {{"SWITCHBOARD_BOOTSTRAP_ADMIN_EMAIL", "root@example.com"},
+               {"SWITCHBOARD_BOOTSTRAP_ADMIN_PASSWORD", "bootstrap password"}});
+  auto login = api.call("POST", "/api/v1/auth/login", {{"email", "root@example.com"}, {"password", "bootstrap password"}});
+  INFO(login.raw);
+  REQUIRE(login.status == 200);
+  CHECK(login.body["user"]["engine_admin"] == true);
+  CHECK(api.call("GET", "/api/v1/admin/dashboards", nullptr, bearer(login.body)).status == 200);
+  // Sign-up is closed once anyone exists, the bootstrap admin included.
+  require_error(api.call("POST", "/api/v1/auth/signup",
+                         {{"email", "b@example.com"}, {"password", "long enough password"}, {"organization_name", "B"}}),
+                409, "conflict");
+}
+
+TEST_CASE("the signing key is generated into the data dir once, so tokens outlive a restart", "[api]") {
+  TempDir dir("sb-api-auth");
+  ApiHost api(dir.path());
+  auto t = api.make_tenant("a");
+  const auto key_file = api.host().data_dir() / "keys" / "token.key";
+  REQUIRE(std::filesystem::exists(key_file));
+  CHECK((std::filesystem::status(key_file).permissions() & std::filesystem::perms::others_read) ==
+        std::filesystem::perms::none);
+  api.host().stop();
+  api.host().start();
+  CHECK(api.call("GET", "/api/v1/workspaces/" + t.workspace_id, nullptr, t.owner_auth()).status == 200);
+  CHECK(api.call("GET", "/api/v1/workspaces/" + t.workspace_id, nullptr, t.key_auth()).status == 200);
+}
