@@ -61,7 +61,10 @@ AuditEntry audit_entry(const Principal* actor, const RequestContext& ctx, std::s
 }
 
 Accounts::Accounts(store::Database& db, const AccessTokens& tokens, AccountsOptions options)
-    : db_(db), tokens_(tokens), options_(std::move(options)) {}
+    : db_(db),
+      tokens_(tokens),
+      options_(std::move(options)),
+      dummy_hash_(hash_password(random_token(16), options_.password_cost)) {}
 
 int64_t Accounts::now() const { return options_.clock ? options_.clock() : now_ms(); }
 
@@ -147,8 +150,7 @@ TokenPair Accounts::login(const std::string& email, const std::string& password,
   auto user = db_.read([&](store::Connection& c) { return identity::find_user_by_email(c, email); });
   // Verify against a real hash even for an unknown email, so the time taken
   // does not tell which accounts exist.
-  static const std::string kDummy = hash_password("not a password of anyone", PasswordCost::min);
-  const bool ok = verify_password(password, user ? user->password_hash : kDummy) && user && !user->disabled;
+  const bool ok = verify_password(password, user ? user->password_hash : dummy_hash_) && user && !user->disabled;
   if (!ok) {
     db_.write([&](store::Connection& c) {
       identity::append_audit(c, audit_entry(nullptr, ctx, "login.failed", "", "", "user", user ? user->id : "",

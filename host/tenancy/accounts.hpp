@@ -100,6 +100,9 @@ class Accounts {
   store::Database& db_;
   const AccessTokens& tokens_;
   const AccountsOptions options_;
+  // A hash of the configured cost that no password matches: an unknown email
+  // is verified against it, so a login takes as long either way.
+  const std::string dummy_hash_;
 };
 
 }  // namespace sb::tenancy

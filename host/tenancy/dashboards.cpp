@@ -25,6 +25,11 @@ std::string origin_of(const std::string& url) {
   return slash == std::string::npos ? url : url.substr(0, slash);
 }
 
+Dashboards::Dashboards(store::Database& db, ApiKeys& keys, const SecretBox& secrets)
+    : db_(db), keys_(keys), secrets_(secrets) {
+  any_ = !list().empty();
+}
+
 void Dashboards::check_agency_id(const std::string& id, const char* field) {
   static const std::regex kId("^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$");
   if (!std::regex_match(id, kId))
@@ -87,6 +92,7 @@ std::pair<Dashboard, std::string> Dashboards::register_dashboard(const Dashboard
                                           r.agency_id, {{"url", r.url}, {"api_key_id", k.id}, {"again", bool(previous)}}));
     return out;
   });
+  any_ = true;
   return {d, key_secret};
 }
 

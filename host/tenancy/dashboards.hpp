@@ -17,6 +17,7 @@
 #include "tenancy/crypto.hpp"
 #include "tenancy/identity_store.hpp"
 
+#include <atomic>
 #include <optional>
 #include <string>
 #include <vector>
@@ -38,7 +39,8 @@ struct DashboardPatch {
 
 class Dashboards {
  public:
-  Dashboards(store::Database& db, ApiKeys& keys, const SecretBox& secrets) : db_(db), keys_(keys), secrets_(secrets) {}
+  // Reads how many dashboards are registered (none_registered()).
+  Dashboards(store::Database& db, ApiKeys& keys, const SecretBox& secrets);
 
   // Returns the dashboard and its new key ("sbk_...", shown once).
   std::pair<Dashboard, std::string> register_dashboard(const DashboardRegistration& r, const RequestContext& ctx);
@@ -48,6 +50,10 @@ class Dashboards {
   // "active" | "suspended"; audited as dashboard.suspended / dashboard.activated.
   Dashboard set_status(const Principal& by, const std::string& agency_id, const std::string& status,
                        const RequestContext& ctx);
+  // True while no dashboard was ever registered with this database: lets
+  // the event path skip all dashboard work on a host that has none. Cheap
+  // (one atomic load); any thread.
+  bool none_registered() const { return !any_.load(std::memory_order_relaxed); }
   // The webhook secret in clear, for signing deliveries.
   std::string webhook_secret(const Dashboard& d) const { return secrets_.open(d.webhook_secret); }
 
@@ -60,6 +66,7 @@ class Dashboards {
   store::Database& db_;
   ApiKeys& keys_;
   const SecretBox& secrets_;
+  std::atomic<bool> any_{false};
 };
 
 // "https://app.example.com/x" -> "https://app.example.com" (for CORS).

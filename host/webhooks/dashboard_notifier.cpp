@@ -76,7 +76,8 @@ DashboardNotifier::Stats DashboardNotifier::stats() const {
 }
 
 void DashboardNotifier::on_event(const Event& event) {
-  if (event.workspace_id.empty()) return;
+  // A host with no dashboard (a small business on its own) pays nothing here.
+  if (event.workspace_id.empty() || dashboards_.none_registered()) return;
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (stopping_) return;
