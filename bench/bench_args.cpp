@@ -8,13 +8,14 @@
 namespace bench {
 
 namespace {
-std::string& program_name() {
+std::string& name_storage() {
   static std::string name = "bench";
   return name;
 }
 }  // namespace
 
-void set_program_name(const std::string& name) { program_name() = name; }
+void set_program_name(const std::string& name) { name_storage() = name; }
+const std::string& program_name() { return name_storage(); }
 
 void fail(const std::string& message) {
   std::cerr << program_name() << ": " << message << "\n";

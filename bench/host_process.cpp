@@ -42,13 +42,17 @@ void HostProcess::start(const HostLaunch& launch) {
 
   // The child's environment is built here: between fork and exec only
   // async-signal-safe calls are allowed (the bench already has threads).
+  std::vector<std::string> ours{"SWITCHBOARD_DATA_DIR=", "SWITCHBOARD_LISTEN=", "SWITCHBOARD_LOG_LEVEL=",
+                                "SWITCHBOARD_CONFIG="};
+  for (const auto& entry : launch.env) ours.push_back(entry.substr(0, entry.find('=') + 1));
   std::vector<std::string> env;
   for (char** entry = environ; *entry; ++entry) {
     const std::string_view text(*entry);
-    const bool ours = text.rfind("SWITCHBOARD_DATA_DIR=", 0) == 0 || text.rfind("SWITCHBOARD_LISTEN=", 0) == 0 ||
-                      text.rfind("SWITCHBOARD_LOG_LEVEL=", 0) == 0 || text.rfind("SWITCHBOARD_CONFIG=", 0) == 0;
-    if (!ours) env.emplace_back(text);
+    bool replaced = false;
+    for (const auto& name : ours) replaced = replaced || text.rfind(name, 0) == 0;
+    if (!replaced) env.emplace_back(text);
   }
+  env.insert(env.end(), launch.env.begin(), launch.env.end());
   env.push_back("SWITCHBOARD_DATA_DIR=" + launch.data_dir.string());
   env.push_back("SWITCHBOARD_LISTEN=127.0.0.1:" + std::to_string(launch.port));
   env.push_back("SWITCHBOARD_LOG_LEVEL=" + launch.log_level);
@@ -59,7 +63,7 @@ void HostProcess::start(const HostLaunch& launch) {
 
   const int log_fd = ::open(launch.log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (log_fd < 0) throw std::runtime_error("cannot create " + launch.log_path.string() + ": " + std::strerror(errno));
-  static constexpr char kExecFailed[] = "bench_inbound: cannot execute the host\n";
+  static constexpr char kExecFailed[] = "bench: cannot execute the host\n";
   const pid_t parent = ::getpid();
 
   const pid_t child = ::fork();
@@ -184,6 +188,20 @@ std::optional<double> cpu_seconds(pid_t pid) {
   const long ticks = ::sysconf(_SC_CLK_TCK);
   if (ticks <= 0) return std::nullopt;
   return static_cast<double>(utime + stime) / static_cast<double>(ticks);
+}
+
+std::optional<double> machine_busy_cpu_seconds() {
+  std::ifstream in("/proc/stat");
+  std::string label;
+  // cpu  user nice system idle iowait irq softirq steal ... (in ticks)
+  if (!(in >> label) || label != "cpu") return std::nullopt;
+  unsigned long long value = 0, busy = 0;
+  for (int field = 0; field < 8 && in >> value; ++field) {
+    if (field != 3 && field != 4) busy += value;  // not idle, not iowait
+  }
+  const long ticks = ::sysconf(_SC_CLK_TCK);
+  if (ticks <= 0) return std::nullopt;
+  return static_cast<double>(busy) / static_cast<double>(ticks);
 }
 
 }  // namespace bench

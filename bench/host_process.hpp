@@ -1,5 +1,5 @@
 #pragma once
-// bench_inbound's host: a `switchboard serve` child process on a data
+// A bench's host: a `switchboard serve` child process on a data
 // directory and a loopback port of the bench's choosing, plus the small
 // /proc and file helpers around it. Failures throw std::runtime_error.
 //
@@ -26,6 +26,9 @@ struct HostLaunch {
   std::string log_level = "warn";       // SWITCHBOARD_LOG_LEVEL
   std::optional<std::string> config;    // SWITCHBOARD_CONFIG
   std::filesystem::path log_path;       // the child's stdout and stderr
+  // More NAME=value entries for the child (e.g. ENGINE_API_KEY); they
+  // replace the bench's own variables of the same names.
+  std::vector<std::string> env;
 };
 
 class HostProcess {
@@ -65,5 +68,9 @@ std::optional<long> peak_rss_kib(pid_t pid);
 // seconds; on a busy machine CPU per message compares runs better than
 // messages per second.
 std::optional<double> cpu_seconds(pid_t pid);
+// CPU time all processes of the machine have used so far (every core's
+// non-idle time in /proc/stat), in seconds: what the host and the bench did
+// not use of it tells how busy the neighbours kept the machine.
+std::optional<double> machine_busy_cpu_seconds();
 
 }  // namespace bench

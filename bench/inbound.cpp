@@ -21,15 +21,14 @@
 //                 [--flows demo|none|ping|welcome|silent] [--drain-timeout S]
 //                 [--json] [--keep-data] [-- serve args...]
 #include "bench_args.hpp"
+#include "bench_run.hpp"
 #include "host_process.hpp"
 #include "inbound_flows.hpp"
+#include "target.hpp"
 
 #include <httplib.h>
 #include <nlohmann/json.hpp>
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <signal.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -53,12 +52,17 @@
 #include <vector>
 
 namespace fs = std::filesystem;
-using Clock = std::chrono::steady_clock;
+using bench::Clock;
 
 namespace {
 
 using bench::fail;
+using bench::fixed;
+using bench::from_seconds;
+using bench::interrupted;
 using bench::parse_number;
+using bench::percentile_ms;
+using bench::Target;
 
 // Hard limits, whatever the command line says.
 constexpr int kMaxConnections = 1024;
@@ -69,14 +73,6 @@ constexpr uint64_t kMaxRequests = 20'000'000;  // warm-up + measured, all connec
 constexpr double kMaxStartupSeconds = 120;
 constexpr double kMaxDrainSeconds = 300;
 constexpr size_t kMaxErrorSamples = 5;
-
-std::atomic<bool> g_interrupted{false};
-
-Clock::duration from_seconds(double seconds) {
-  return std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
-}
-
-extern "C" void on_interrupt(int) { g_interrupted.store(true); }
 
 struct Options {
   std::string switchboard;         // host executable to start (own-host mode)
@@ -199,75 +195,6 @@ Options parse_args(int argc, char** argv) {
   return options;
 }
 
-// ---- Targets: loopback only ----
-
-struct Target {
-  std::string host;  // as getaddrinfo wants it (IPv6 without brackets)
-  int port = 0;
-  std::string display() const {
-    return host.find(':') != std::string::npos ? "http://[" + host + "]:" + std::to_string(port)
-                                               : "http://" + host + ":" + std::to_string(port);
-  }
-};
-
-bool is_loopback(const std::string& host) {
-  if (host == "localhost") return true;
-  in_addr v4{};
-  if (inet_pton(AF_INET, host.c_str(), &v4) == 1) return (ntohl(v4.s_addr) >> 24) == 127;
-  in6_addr v6{};
-  if (inet_pton(AF_INET6, host.c_str(), &v6) == 1) return IN6_IS_ADDR_LOOPBACK(&v6);
-  return false;
-}
-
-Target parse_url(const std::string& url) {
-  const std::string scheme = "http://";
-  if (url.rfind(scheme, 0) != 0) fail("--url must start with http:// (got '" + url + "')");
-  std::string rest = url.substr(scheme.size());
-  rest = rest.substr(0, rest.find('/'));
-  Target target;
-  std::string port_text;
-  if (!rest.empty() && rest.front() == '[') {
-    const auto close = rest.find(']');
-    if (close == std::string::npos) fail("--url: unclosed [ in '" + url + "'");
-    target.host = rest.substr(1, close - 1);
-    if (close + 1 < rest.size() && rest[close + 1] == ':') port_text = rest.substr(close + 2);
-  } else {
-    const auto colon = rest.rfind(':');
-    target.host = rest.substr(0, colon);
-    if (colon != std::string::npos) port_text = rest.substr(colon + 1);
-  }
-  target.port = port_text.empty() ? 80 : static_cast<int>(parse_number("--url port", port_text, 1, 65535));
-  if (!is_loopback(target.host)) {
-    fail("--url: only loopback hosts (127.0.0.0/8, ::1, localhost) may be benchmarked, got '" + target.host + "'");
-  }
-  return target;
-}
-
-// Polls GET /ready until it answers 200, the host dies, or time runs out.
-bool wait_until_ready(const Target& target, double timeout_seconds, bench::HostProcess* host, std::string& why) {
-  const auto deadline = Clock::now() + from_seconds(timeout_seconds);
-  httplib::Client client(target.host, target.port);
-  client.set_connection_timeout(1, 0);
-  client.set_read_timeout(5, 0);
-  std::string last = "no answer";
-  while (Clock::now() < deadline && !g_interrupted.load()) {
-    if (host && !host->running()) {
-      why = "the host exited before it was ready (" + host->exit_description() + ")";
-      return false;
-    }
-    if (auto response = client.Get("/ready")) {
-      if (response->status == 200) return true;
-      last = "GET /ready answered " + std::to_string(response->status) + ": " + response->body.substr(0, 200);
-    } else {
-      last = "GET /ready: " + httplib::to_string(response.error());
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
-  why = g_interrupted.load() ? "interrupted" : "not ready after " + std::to_string(static_cast<int>(timeout_seconds)) +
-                                                   " s; last: " + last;
-  return false;
-}
-
 // Sends one "ping" and looks for the flows' reply in the outbound list, to
 // say what the figures include. `expected` is a text the reply contains;
 // empty: no reply is expected, and the list must stay empty for a second.
@@ -355,7 +282,7 @@ void run_connection(const Plan& plan, Shared& shared, WorkerResult& result) {
   if (plan.messages) result.latencies_us.reserve(std::min<uint64_t>(*plan.messages, 1 << 20));
 
   char body[256];
-  while (!g_interrupted.load(std::memory_order_relaxed)) {
+  while (!interrupted()) {
     const auto now = Clock::now();
     const bool measuring = now >= plan.measure_begin;  // decided once per request
     if (measuring && now >= plan.measure_end) break;
@@ -399,56 +326,12 @@ void run_connection(const Plan& plan, Shared& shared, WorkerResult& result) {
   }
 }
 
-// Ends the process if the run overruns its bounds by far (a hung host, a
-// stuck socket): the started host is killed with it (PDEATHSIG).
-class Watchdog {
- public:
-  explicit Watchdog(Clock::time_point deadline)
-      : thread_([this, deadline] {
-          std::unique_lock lock(mutex_);
-          if (!done_cv_.wait_until(lock, deadline, [this] { return done_; })) {
-            std::fprintf(stderr, "bench_inbound: watchdog: the run overran its time bound; giving up\n");
-            std::_Exit(3);
-          }
-        }) {}
-  ~Watchdog() {
-    {
-      std::lock_guard lock(mutex_);
-      done_ = true;
-    }
-    done_cv_.notify_all();
-    thread_.join();
-  }
-
- private:
-  std::mutex mutex_;
-  std::condition_variable done_cv_;
-  bool done_ = false;
-  std::thread thread_;
-};
-
-double percentile_ms(const std::vector<uint32_t>& sorted, double p) {
-  if (sorted.empty()) return 0;
-  const auto rank = static_cast<size_t>(std::ceil(p / 100.0 * static_cast<double>(sorted.size())));
-  return sorted[std::min(sorted.size() - 1, rank == 0 ? 0 : rank - 1)] / 1000.0;
-}
-
-std::string fixed(double value, int decimals) {
-  char text[64];
-  std::snprintf(text, sizeof text, "%.*f", decimals, value);
-  return text;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
   bench::set_program_name("bench_inbound");
   Options options = parse_args(argc, argv);
-  ::signal(SIGPIPE, SIG_IGN);
-  struct sigaction interrupt {};
-  interrupt.sa_handler = on_interrupt;
-  ::sigaction(SIGINT, &interrupt, nullptr);
-  ::sigaction(SIGTERM, &interrupt, nullptr);
+  bench::install_signal_handlers();
 
   const std::string run_id = std::to_string(::getpid()) + "-" +
       std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -458,7 +341,7 @@ int main(int argc, char** argv) {
   const double measured_bound = options.messages ? kMaxSeconds : options.seconds;
   const double total_bound = options.startup_timeout + 10 + options.warmup + measured_bound + 60 +
                              options.drain_timeout + std::chrono::duration<double>(bench::kHostStopGrace).count() + 30;
-  Watchdog watchdog(Clock::now() + from_seconds(total_bound));
+  bench::Watchdog watchdog(Clock::now() + from_seconds(total_bound));
 
   bench::HostProcess host;
   Target target;
@@ -488,7 +371,7 @@ int main(int argc, char** argv) {
               << (temp_dir / "data").string() << ", log level " << options.host_log_level << ")\n";
     std::cout << "flows    " << bench::to_string(flows_mode) << " (flows/demo/ of the data dir)\n";
   } else {
-    target = parse_url(options.url);
+    target = bench::parse_url(options.url);
   }
   auto cleanup = [&] {
     if (!temp_dir.empty() && !options.keep_data) {
@@ -501,7 +384,7 @@ int main(int argc, char** argv) {
 
   std::cout << "target   " << target.display() << "/hooks/channel-sandbox/" << options.profile << "/inbound\n";
   std::string why;
-  if (!wait_until_ready(target, options.startup_timeout, options.url.empty() ? &host : nullptr, why)) {
+  if (!bench::wait_until_ready(target, options.startup_timeout, options.url.empty() ? &host : nullptr, why)) {
     std::cerr << "bench_inbound: " << why << "\n";
     if (!log_path.empty()) std::cerr << "host log (last lines):\n" << bench::tail_of_file(log_path, 40);
     if (options.url.empty()) host.stop();
@@ -547,7 +430,7 @@ int main(int argc, char** argv) {
   // The flows answer after the 200: let them catch up, and count what they did.
   std::optional<bench::Drain> drain;
   std::string drain_error;
-  if (options.url.empty() && options.drain_timeout > 0 && !g_interrupted.load()) {
+  if (options.url.empty() && options.drain_timeout > 0 && !interrupted()) {
     try {
       const auto timeout = std::chrono::milliseconds(static_cast<int64_t>(options.drain_timeout * 1000));
       drain = bench::wait_for_drain(temp_dir / "data" / "switchboard.db", timeout, load_stopped_ms);
@@ -611,9 +494,9 @@ int main(int argc, char** argv) {
     std::cout << "database               not read: " << drain_error << "\n";
   }
   if (!host_stop.empty()) std::cout << "host                   " << host_stop << "\n";
-  if (g_interrupted.load()) std::cout << "note                   interrupted: figures cover the part that ran\n";
+  if (interrupted()) std::cout << "note                   interrupted: figures cover the part that ran\n";
   if (shared.hit_request_cap.load()) std::cout << "note                   stopped at the request cap (" << kMaxRequests << ")\n";
-  if (options.messages && total.sent < *options.messages && !g_interrupted.load()) {
+  if (options.messages && total.sent < *options.messages && !interrupted()) {
     std::cout << "note                   stopped at the time cap (" << kMaxSeconds << " s) before " << *options.messages
               << " messages\n";
   }
@@ -647,5 +530,5 @@ int main(int argc, char** argv) {
   }
 
   cleanup();
-  return errors == 0 && total.accepted > 0 && !g_interrupted.load() ? 0 : 1;
+  return errors == 0 && total.accepted > 0 && !interrupted() ? 0 : 1;
 }
