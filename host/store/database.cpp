@@ -225,18 +225,31 @@ Database::WriteStats Database::write_stats() const {
 
 Database::Lease Database::acquire_reader() {
   std::unique_lock<std::mutex> lock(readers_mu_);
-  readers_cv_.wait(lock, [this] { return !idle_readers_.empty(); });
-  Connection* conn = idle_readers_.back();
-  idle_readers_.pop_back();
-  return Lease{this, conn};
+  if (!idle_readers_.empty() && reader_waiters_.empty()) {
+    Connection* conn = idle_readers_.back();
+    idle_readers_.pop_back();
+    return Lease{this, conn};
+  }
+  // First come, first served: a released reader is handed to the oldest
+  // waiter, so a thread that just gave one back cannot take it again ahead
+  // of threads already waiting (under load that made the slowest reads
+  // wait many times longer than the rest).
+  ReaderWaiter me;
+  reader_waiters_.push_back(&me);
+  me.cv.wait(lock, [&me] { return me.conn != nullptr; });
+  return Lease{this, me.conn};
 }
 
 Database::Lease::~Lease() {
-  {
-    std::lock_guard<std::mutex> lock(db->readers_mu_);
-    db->idle_readers_.push_back(conn);
+  std::lock_guard<std::mutex> lock(db->readers_mu_);
+  if (!db->reader_waiters_.empty()) {
+    ReaderWaiter* next = db->reader_waiters_.front();
+    db->reader_waiters_.pop_front();
+    next->conn = conn;
+    next->cv.notify_one();  // under the lock: `next` lives until it has woken and returned
+    return;
   }
-  db->readers_cv_.notify_one();
+  db->idle_readers_.push_back(conn);
 }
 
 bool Database::ping() {

@@ -225,8 +225,12 @@ class Database {
   std::unique_ptr<Connection> writer_;
   std::vector<std::unique_ptr<Connection>> readers_;
   std::vector<Connection*> idle_readers_;
-  std::mutex readers_mu_;
-  std::condition_variable readers_cv_;
+  struct ReaderWaiter {
+    Connection* conn = nullptr;  // set by the releasing thread
+    std::condition_variable cv;
+  };
+  std::deque<ReaderWaiter*> reader_waiters_;  // oldest first; each lives on its waiting thread's stack
+  std::mutex readers_mu_;  // guards idle_readers_ and reader_waiters_
 
   struct Pending {
     Job job;

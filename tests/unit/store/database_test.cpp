@@ -7,6 +7,9 @@
 #include <catch2/catch.hpp>
 
 #include <atomic>
+#include <condition_variable>
+#include <cstdlib>
+#include <mutex>
 #include <chrono>
 #include <future>
 #include <stdexcept>
@@ -356,4 +359,38 @@ TEST_CASE("more concurrent reads than reader connections wait their turn", "[sto
     }));
   }
   for (auto& r : reads) CHECK(r.get() == 7);
+}
+
+TEST_CASE("a released reader goes to the thread that has waited longest, not back to the one that let go",
+          "[store][database]") {
+  sb::test::StoreTestHost host;
+  auto options = host.options();
+  options.readers = 1;
+  auto db = sb::store::Database::open(host.registry, options);
+  std::mutex mu;
+  std::vector<int> order;
+  auto record = [&](int who) {
+    std::lock_guard<std::mutex> lock(mu);
+    order.push_back(who);
+  };
+  std::promise<void> holding, go;
+  auto released = go.get_future().share();
+  // The holder keeps the only reader until told, then at once asks again.
+  auto holder = std::async(std::launch::async, [&] {
+    db->read([&](Connection&) {
+      holding.set_value();
+      released.wait();
+    });
+    db->read([&](Connection&) { record(99); });
+  });
+  holding.get_future().wait();
+  std::vector<std::future<void>> waiters;
+  for (int i = 0; i < 5; ++i) {
+    waiters.push_back(std::async(std::launch::async, [&, i] { db->read([&, i](Connection&) { record(i); }); }));
+    std::this_thread::sleep_for(30ms);  // each queues well after the one before
+  }
+  go.set_value();
+  holder.get();
+  for (auto& w : waiters) w.get();
+  CHECK(order == std::vector<int>{0, 1, 2, 3, 4, 99});
 }
