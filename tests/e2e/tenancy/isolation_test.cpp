@@ -67,7 +67,7 @@ std::map<std::string, Entry> isolation_table(const std::map<std::string, std::st
       {"POST /api/v1/auth/password", {Scope::self}},
       {"GET /api/v1/me", {Scope::self}},
       {"GET /api/v1/organizations", {Scope::self}},  // lists only the caller's (checked below)
-      {"GET /api/v1/events", {Scope::self}},         // filtered per event (api_events_test)
+      {"GET /api/v1/events", {Scope::self}},         // filtered per event (tests/e2e/api/events_test.cpp)
       {"POST /api/v1/organizations", {Scope::admin}},
       {"GET /api/v1/admin/routes", {Scope::admin}},
       {"GET /api/v1/admin/dashboards", {Scope::admin}},
@@ -235,7 +235,7 @@ TEST_CASE("every route answers another tenant's ids with 404 and a viewer's writ
     const std::string name = method + " " + pattern;
     const auto entry = table.find(name);
     INFO("route " << name);
-    if (entry == table.end()) FAIL("no isolation entry for " << name << ": add one to tests/e2e/api_isolation_test.cpp");
+    if (entry == table.end()) FAIL("no isolation entry for " << name << ": add one to tests/e2e/tenancy/isolation_test.cpp");
     const Entry& e = entry->second;
     if (e.scope == Scope::open || e.scope == Scope::self) continue;
     std::string path = fill(pattern, ids);
