@@ -155,9 +155,7 @@ void Application::start() {
     http_options.cors_allowed = [dashboards, origins](const std::string& origin) {
       for (const auto& o : origins)
         if (o == origin || o == "*") return true;
-      for (const auto& d : dashboards->list())
-        if (d.status == "active" && tenancy::origin_of(d.url) == origin) return true;
-      return false;
+      return dashboards->is_active_origin(origin);
     };
   }
   r.http = std::make_unique<api::HttpServer>(http_options, *r.rooms->services);

@@ -93,6 +93,7 @@ std::pair<Dashboard, std::string> Dashboards::register_dashboard(const Dashboard
     return out;
   });
   any_ = true;
+  origins_changed();
   return {d, key_secret};
 }
 
@@ -108,7 +109,7 @@ Dashboard Dashboards::update(const std::string& agency_id, const DashboardPatch&
   if (patch.webhook_secret) check_secret(*patch.webhook_secret, "webhookSecret");
   const std::optional<std::string> sealed =
       patch.webhook_secret ? std::optional<std::string>(secrets_.seal(*patch.webhook_secret)) : std::nullopt;
-  return db_.write([&](store::Connection& c) {
+  Dashboard out = db_.write([&](store::Connection& c) {
     auto d = identity::find_dashboard(c, agency_id);
     if (!d) throw agency_not_found(agency_id);
     if (patch.name) d->name = *patch.name;
@@ -124,6 +125,26 @@ Dashboard Dashboards::update(const std::string& agency_id, const DashboardPatch&
                                           {{"changed", changed}}));
     return *d;
   });
+  origins_changed();
+  return out;
+}
+
+void Dashboards::origins_changed() {
+  std::lock_guard<std::mutex> lock(origins_mu_);
+  origins_at_ = {};
+}
+
+bool Dashboards::is_active_origin(const std::string& origin) {
+  if (none_registered()) return false;
+  const auto now = std::chrono::steady_clock::now();
+  std::lock_guard<std::mutex> lock(origins_mu_);
+  if (now - origins_at_ > std::chrono::seconds(2)) {
+    origins_.clear();
+    for (const auto& d : list())
+      if (d.status == "active") origins_.insert(origin_of(d.url));
+    origins_at_ = now;
+  }
+  return origins_.count(origin) > 0;
 }
 
 std::vector<Dashboard> Dashboards::list() {
@@ -132,7 +153,7 @@ std::vector<Dashboard> Dashboards::list() {
 
 Dashboard Dashboards::set_status(const Principal& by, const std::string& agency_id, const std::string& status,
                                  const RequestContext& ctx) {
-  return db_.write([&](store::Connection& c) {
+  Dashboard out = db_.write([&](store::Connection& c) {
     auto d = identity::find_dashboard(c, agency_id);
     if (!d) throw agency_not_found(agency_id);
     if (d->status != status) {
@@ -143,6 +164,8 @@ Dashboard Dashboards::set_status(const Principal& by, const std::string& agency_
     }
     return *identity::find_dashboard(c, agency_id);
   });
+  origins_changed();
+  return out;
 }
 
 }  // namespace sb::tenancy

@@ -18,6 +18,9 @@
 #include "tenancy/identity_store.hpp"
 
 #include <atomic>
+#include <chrono>
+#include <mutex>
+#include <set>
 #include <optional>
 #include <string>
 #include <vector>
@@ -54,6 +57,11 @@ class Dashboards {
   // the event path skip all dashboard work on a host that has none. Cheap
   // (one atomic load); any thread.
   bool none_registered() const { return !any_.load(std::memory_order_relaxed); }
+  // Is `origin` ("https://app.example.com") the origin of an active
+  // dashboard's URL? Asked for every browser request (CORS), so answered
+  // from a set refreshed at most every 2 s and at once after a change made
+  // through this object.
+  bool is_active_origin(const std::string& origin);
   // The webhook secret in clear, for signing deliveries.
   std::string webhook_secret(const Dashboard& d) const { return secrets_.open(d.webhook_secret); }
 
@@ -67,6 +75,10 @@ class Dashboards {
   ApiKeys& keys_;
   const SecretBox& secrets_;
   std::atomic<bool> any_{false};
+  void origins_changed();
+  std::mutex origins_mu_;  // guards the two below
+  std::set<std::string> origins_;
+  std::chrono::steady_clock::time_point origins_at_{};  // epoch: stale
 };
 
 // "https://app.example.com/x" -> "https://app.example.com" (for CORS).
