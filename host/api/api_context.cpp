@@ -23,19 +23,25 @@ std::string type_name(const json& v) {
   return "null";
 }
 
-void throw_rate_limited(double retry_after, const std::string& what) {
-  const int64_t seconds = std::max<int64_t>(1, static_cast<int64_t>(std::ceil(retry_after)));
-  throw Error(ErrorCode::rate_limited, "too many requests for this " + what + "; retry in " +
-                                           std::to_string(seconds) + " s",
-              {{"retry_after", seconds}});
-}
-
 }  // namespace
 
 Call::Call(const ApiRequest& r, ApiServices& s, tenancy::Principal p)
     : request(r), services(s), principal(std::move(p)) {}
 
-tenancy::RequestContext Call::context() const { return {request.remote_addr, request.request_id}; }
+tenancy::RequestContext Call::context() const { return context_of(request); }
+
+tenancy::RequestContext context_of(const ApiRequest& request) { return {request.remote_addr, request.request_id}; }
+
+void throw_rate_limited(double retry_after_seconds, const std::string& what) {
+  const int64_t seconds = std::max<int64_t>(1, static_cast<int64_t>(std::ceil(retry_after_seconds)));
+  throw Error(ErrorCode::rate_limited, "too many " + what + "; retry in " + std::to_string(seconds) + " s",
+              {{"retry_after", seconds}});
+}
+
+void require_engine_admin(const Call& call) {
+  if (!call.principal.engine_admin)
+    throw Error(ErrorCode::forbidden, "only an engine admin (ENGINE_API_KEY or an engine-admin user) may do this");
+}
 
 const std::string& Call::param(const std::string& name) const { return request.path_params.at(name); }
 
@@ -132,9 +138,9 @@ void ApiRoutes::add(const std::string& method, const std::string& pattern, CallH
     tenancy::Principal principal = s.access.authenticate([&req](const std::string& name) { return req.header(name); });
     using Kind = tenancy::Principal::Kind;
     if (principal.kind == Kind::api_key || principal.kind == Kind::dashboard) {
-      if (auto wait = s.key_limiter.take(principal.id)) throw_rate_limited(*wait, "API key");
+      if (auto wait = s.key_limiter.take(principal.id)) throw_rate_limited(*wait, "requests for this API key");
     } else if (principal.kind == Kind::user) {
-      if (auto wait = s.user_limiter.take(principal.id)) throw_rate_limited(*wait, "user");
+      if (auto wait = s.user_limiter.take(principal.id)) throw_rate_limited(*wait, "requests for this user");
     }
     Call call(req, s, std::move(principal));
     return handler(call);

@@ -124,6 +124,15 @@ class ApiRoutes {
   ApiServices& services_;
 };
 
+// What a request tells the audit log about itself (its address and id).
+tenancy::RequestContext context_of(const ApiRequest& request);
+// sb::Error(rate_limited) naming `what`, with "retry_after" (whole seconds,
+// at least 1) in its details: the server sends it as Retry-After.
+[[noreturn]] void throw_rate_limited(double retry_after_seconds, const std::string& what);
+// forbidden unless the caller is an engine admin (the master key or an
+// engine-admin user).
+void require_engine_admin(const Call& call);
+
 // Responses.
 ApiResponse ok(const nlohmann::json& body);
 ApiResponse created(const nlohmann::json& body);

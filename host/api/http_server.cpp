@@ -1,4 +1,5 @@
 #include "api/http_server.hpp"
+#include "core/text.hpp"
 
 #include "core/error.hpp"
 #include "core/ids.hpp"
@@ -12,11 +13,6 @@
 
 namespace sb::api {
 namespace {
-
-std::string lower(std::string s) {
-  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
 
 std::string request_id_for(const httplib::Request& req) {
   auto id = req.get_header_value("X-Request-Id");
@@ -68,7 +64,7 @@ ApiRequest to_api_request(const httplib::Request& req, const std::string& reques
   r.request_id = request_id;
   r.remote_addr = req.remote_addr;
   for (const auto& [k, v] : req.params) r.query.emplace(k, v);
-  for (const auto& [k, v] : req.headers) r.headers[lower(k)] = v;
+  for (const auto& [k, v] : req.headers) r.headers[ascii_lower(k)] = v;
   return r;
 }
 
@@ -105,7 +101,7 @@ constexpr const char* kCorsMethods = "GET, POST, PUT, PATCH, DELETE, OPTIONS";
 }  // namespace
 
 nlohmann::json ApiRequest::json_body() const {
-  const std::string type = lower(header("content-type"));
+  const std::string type = ascii_lower(header("content-type"));
   if (type.rfind("application/json", 0) != 0) {
     throw Error(ErrorCode::unsupported_media_type,
                 "the request body must be JSON with content-type application/json" +
@@ -202,7 +198,7 @@ HttpServer::HttpServer(ServerOptions options, plugins::HostServices& hooks)
       hr.body = req.body;
       hr.request_id = id;
       for (const auto& [k, v] : req.params) hr.query[k] = v;
-      for (const auto& [k, v] : req.headers) hr.headers[lower(k)] = v;
+      for (const auto& [k, v] : req.headers) hr.headers[ascii_lower(k)] = v;
       const auto r = hooks_.dispatch_hook(req.matches[1].str(), req.matches[2].str(), hr);
       res.status = r.status;
       res.set_content(r.body, r.content_type.empty() ? "application/octet-stream" : r.content_type.c_str());

@@ -1,33 +1,14 @@
 // People: sign-up of the first owner, login, refresh, logout, password
 // change, accepting an invitation, and who am I.
 #include "api/api_context.hpp"
+#include "core/text.hpp"
 
 #include "core/error.hpp"
 #include "tenancy/identity_store.hpp"
 
-#include <cctype>
-#include <cmath>
 
 namespace sb::api {
-namespace {
-
 using nlohmann::json;
-using tenancy::Permission;
-
-tenancy::RequestContext context_of(const ApiRequest& req) { return {req.remote_addr, req.request_id}; }
-
-[[noreturn]] void rate_limited(double wait, const std::string& what) {
-  const int64_t seconds = std::max<int64_t>(1, static_cast<int64_t>(std::ceil(wait)));
-  throw Error(ErrorCode::rate_limited,
-              "too many " + what + "; retry in " + std::to_string(seconds) + " s", {{"retry_after", seconds}});
-}
-
-std::string lower(std::string s) {
-  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
-
-}  // namespace
 
 void register_auth_routes(ApiRoutes& routes) {
   ApiServices& s = routes.services();
@@ -35,7 +16,7 @@ void register_auth_routes(ApiRoutes& routes) {
   routes.open("POST", "/api/v1/auth/signup", [&s](const ApiRequest& req) {
     const json body = req.json_body();
     allow_fields(body, {"email", "password", "name", "organization_name", "workspace_name"});
-    if (auto wait = s.login_limiter.take("ip:" + req.remote_addr)) rate_limited(*wait, "sign-up attempts");
+    if (auto wait = s.login_limiter.take("ip:" + req.remote_addr)) throw_rate_limited(*wait, "sign-up attempts");
     auto r = s.accounts.signup_first_owner(required_string(body, "email", 254), required_string(body, "password", 1024),
                                            optional_string(body, "name", 200).value_or(""),
                                            required_string(body, "organization_name", 200),
@@ -49,11 +30,11 @@ void register_auth_routes(ApiRoutes& routes) {
   routes.open("POST", "/api/v1/auth/login", [&s](const ApiRequest& req) {
     const json body = req.json_body();
     allow_fields(body, {"email", "password"});
-    const std::string email = lower(required_string(body, "email", 254));
+    const std::string email = ascii_lower(required_string(body, "email", 254));
     const std::string password = required_string(body, "password", 1024);
-    if (auto wait = s.login_limiter.take("email:" + email)) rate_limited(*wait, "login attempts for this email");
-    if (auto wait = s.login_limiter.take("ip:" + req.remote_addr)) rate_limited(*wait, "login attempts from this address");
-    if (auto wait = s.login_throttle.check(email)) rate_limited(*wait, "failed logins for this email");
+    if (auto wait = s.login_limiter.take("email:" + email)) throw_rate_limited(*wait, "login attempts for this email");
+    if (auto wait = s.login_limiter.take("ip:" + req.remote_addr)) throw_rate_limited(*wait, "login attempts from this address");
+    if (auto wait = s.login_throttle.check(email)) throw_rate_limited(*wait, "failed logins for this email");
     try {
       auto tokens = s.accounts.login(email, password, context_of(req));
       s.login_throttle.succeeded(email);
@@ -80,7 +61,7 @@ void register_auth_routes(ApiRoutes& routes) {
   routes.open("POST", "/api/v1/auth/invitations/accept", [&s](const ApiRequest& req) {
     const json body = req.json_body();
     allow_fields(body, {"token", "name", "password"});
-    if (auto wait = s.login_limiter.take("ip:" + req.remote_addr)) rate_limited(*wait, "attempts from this address");
+    if (auto wait = s.login_limiter.take("ip:" + req.remote_addr)) throw_rate_limited(*wait, "attempts from this address");
     return ok(to_json(s.accounts.accept_invitation(required_string(body, "token", 256),
                                                    optional_string(body, "name", 200).value_or(""),
                                                    required_string(body, "password", 1024), context_of(req))));

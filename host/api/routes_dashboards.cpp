@@ -17,13 +17,6 @@ void require_psk(ApiServices& s, const ApiRequest& req) {
     throw Error(ErrorCode::unauthorized, "this route needs \"Authorization: PSK <WORKFLOW_ENGINE_INTERNAL_PSK>\"");
 }
 
-void require_engine_admin(const Call& call) {
-  if (!call.principal.engine_admin)
-    throw Error(ErrorCode::forbidden, "only an engine admin (ENGINE_API_KEY or an engine-admin user) may do this");
-}
-
-tenancy::RequestContext context_of(const ApiRequest& req) { return {req.remote_addr, req.request_id}; }
-
 std::string agency_param(const ApiRequest& req, const json& body) {
   auto it = req.query.find("agencyId");
   if (it != req.query.end()) return it->second;

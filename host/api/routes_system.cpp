@@ -1,7 +1,6 @@
 // GET /metrics (Prometheus text) and GET /api/v1/openapi.json.
 #include "api/api_context.hpp"
 
-#include "core/error.hpp"
 
 #include <string_view>
 
@@ -22,8 +21,7 @@ void register_system_routes(ApiRoutes& routes) {
   // against the OpenAPI document and walks it for tenant isolation).
   HttpServer& server = routes.server();
   routes.get("/api/v1/admin/routes", [&server](Call& call) {
-    if (!call.principal.engine_admin)
-      throw Error(ErrorCode::forbidden, "only an engine admin (ENGINE_API_KEY or an engine-admin user) may do this");
+    require_engine_admin(call);
     nlohmann::json data = nlohmann::json::array();
     for (const auto& r : server.routes()) data.push_back({{"method", r.method}, {"path", r.pattern}});
     return ok({{"data", data}});

@@ -1,4 +1,5 @@
 #include "app/flow_chat.hpp"
+#include "core/text.hpp"
 
 #include "app/flow_harness.hpp"
 #include "core/error.hpp"
@@ -19,11 +20,6 @@
 
 namespace sb::app {
 namespace {
-
-std::string lower(std::string s) {
-  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
 
 std::string trim(const std::string& s) {
   const auto b = s.find_first_not_of(" \t\r");
@@ -85,11 +81,11 @@ class Chat {
       const auto action = interactive.value("action", nlohmann::json::object());
       for (const auto& b : action.value("buttons", nlohmann::json::array())) {
         const auto reply = b.value("reply", nlohmann::json::object());
-        taps_[lower(reply.value("title", ""))] = reply.value("id", "");
+        taps_[ascii_lower(reply.value("title", ""))] = reply.value("id", "");
       }
       for (const auto& section : action.value("sections", nlohmann::json::array())) {
         for (const auto& row : section.value("rows", nlohmann::json::array())) {
-          taps_[lower(row.value("title", ""))] = row.value("id", "");
+          taps_[ascii_lower(row.value("title", ""))] = row.value("id", "");
         }
       }
     }
@@ -123,7 +119,7 @@ class Chat {
     } else if (text[0] == '/') {
       line("  unknown command " + text + " (/vars, /advance 10m, /quit)");
     } else {
-      const auto tap = taps_.find(lower(text));
+      const auto tap = taps_.find(ascii_lower(text));
       harness_.say(text, tap == taps_.end() ? "" : tap->second);
     }
     print_replies();

@@ -1,4 +1,5 @@
 #include "flows/triggers.hpp"
+#include "core/text.hpp"
 
 #include "flows/regex.hpp"
 
@@ -10,12 +11,6 @@
 namespace sb::flows {
 
 namespace {
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (auto& ch : out) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-  return out;
-}
 
 std::string_view trim(std::string_view s) {
   while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
@@ -41,10 +36,10 @@ bool keyword_matches(const nlohmann::json& trigger, std::string_view text) {
   const std::string match = trigger.value("match", "exact");
   const bool case_sensitive = trigger.value("case_sensitive", false);
   const std::string_view subject = trim(text);
-  const std::string folded = case_sensitive ? std::string(subject) : lower(subject);
+  const std::string folded = case_sensitive ? std::string(subject) : ascii_lower(subject);
   for (const auto& k : trigger.value("keywords", nlohmann::json::array())) {
     if (!k.is_string()) continue;
-    const std::string keyword = case_sensitive ? k.get<std::string>() : lower(k.get<std::string>());
+    const std::string keyword = case_sensitive ? k.get<std::string>() : ascii_lower(k.get<std::string>());
     if (match == "exact" && folded == keyword) return true;
     if (match == "starts_with" && folded.rfind(keyword, 0) == 0) return true;
     if (match == "contains" && folded.find(keyword) != std::string::npos) return true;

@@ -2,6 +2,7 @@
 
 #include "core/error.hpp"
 #include "core/ids.hpp"
+#include "core/text.hpp"
 
 #include <cctype>
 
@@ -235,8 +236,7 @@ CreatedInvitation Accounts::invite(const Principal& by, const store::Workspace& 
   i.id = new_id("inv");
   i.organization_id = ws.organization_id;
   i.workspace_id = ws.id;
-  i.email = email;
-  for (auto& ch : i.email) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  i.email = ascii_lower(email);
   i.role = role;
   i.invited_by = by.id;
   i.created_at = now();

@@ -1,4 +1,6 @@
 #include "tenancy/identity_store.hpp"
+#include "core/text.hpp"
+#include "store/keyset.hpp"
 
 #include "core/error.hpp"
 #include "core/ids.hpp"
@@ -12,11 +14,6 @@ namespace {
 using store::Connection;
 using store::Row;
 using nlohmann::json;
-
-std::string lower(std::string s) {
-  for (auto& ch : s) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-  return s;
-}
 
 json opt(const std::optional<int64_t>& v) { return v ? json(*v) : json(nullptr); }
 json opt(const std::optional<std::string>& v) { return v ? json(*v) : json(nullptr); }
@@ -130,34 +127,15 @@ AuditEntry audit_from(const Row& r) {
   return e;
 }
 
-// Runs a keyset page query: `sql` selects rows ordered by (`at_col`, `id_col`)
-// descending, with "{after}" where the cursor condition goes.
+// A keyset page (store/keyset.hpp) of the rows `sql` selects; `sql` ends
+// in a WHERE clause that the page's terms are appended to.
 template <class T, class From, class Key>
 store::Page<T> page_query(Connection& c, std::string sql, store::Params params, const store::PageRequest& page,
-                          const char* at_col, const char* id_col, From from, Key key, bool at_only = false) {
-  std::string cond;
-  if (page.after) {
-    if (at_only) {
-      cond = std::string(" AND ") + at_col + " < ?";
-      params.emplace_back(page.after->at);
-    } else {
-      cond = std::string(" AND (") + at_col + " < ? OR (" + at_col + " = ? AND " + id_col + " < ?))";
-      params.emplace_back(page.after->at);
-      params.emplace_back(page.after->at);
-      params.emplace_back(page.after->id);
-    }
-  }
-  sql.replace(sql.find("{after}"), 7, cond);
-  sql += std::string(" ORDER BY ") + at_col + " DESC" + (at_only ? "" : std::string(", ") + id_col + " DESC") +
-         " LIMIT ?";
-  params.emplace_back(page.limit + 1);
-  store::Page<T> out;
-  for (const Row& r : c.query(sql, params)) out.items.push_back(from(r));
-  if (static_cast<int64_t>(out.items.size()) > page.limit) {
-    out.items.pop_back();
-    out.next = key(out.items.back());
-  }
-  return out;
+                          const char* at_col, const char* id_col, From from, Key key) {
+  store::keyset::append_page_desc(sql, params, at_col, id_col, page);
+  std::vector<T> rows;
+  for (const Row& r : c.query(sql, params)) rows.push_back(from(r));
+  return store::keyset::cut(std::move(rows), page, key);
 }
 
 }  // namespace
@@ -230,7 +208,7 @@ json to_json(const AuditEntry& e) {
 namespace identity {
 
 User insert_user(Connection& c, User u, int64_t now) {
-  u.email = lower(u.email);
+  u.email = ascii_lower(u.email);
   if (u.id.empty()) u.id = new_id("usr");
   if (find_user_by_email(c, u.email)) throw Error(ErrorCode::conflict, "a user with this email exists already");
   u.created_at = u.updated_at = now;
@@ -248,7 +226,7 @@ std::optional<User> find_user(Connection& c, const std::string& id) {
 }
 
 std::optional<User> find_user_by_email(Connection& c, const std::string& email) {
-  auto r = c.query_one("SELECT * FROM users WHERE email = ?", {lower(email)});
+  auto r = c.query_one("SELECT * FROM users WHERE email = ?", {ascii_lower(email)});
   if (!r) return std::nullopt;
   return user_from(*r);
 }
@@ -286,7 +264,7 @@ store::Page<Membership> members_of(Connection& c, const std::string& organizatio
                                    const store::PageRequest& page) {
   return page_query<Membership>(
       c,
-      "SELECT * FROM memberships WHERE organization_id = ? AND (workspace_id = ? OR workspace_id = '') {after}",
+      "SELECT * FROM memberships WHERE organization_id = ? AND (workspace_id = ? OR workspace_id = '')",
       {organization_id, workspace_id}, page, "created_at", "user_id", membership_from,
       [](const Membership& m) { return store::Cursor{m.created_at, m.user_id}; });
 }
@@ -315,7 +293,7 @@ void insert_invitation(Connection& c, const Invitation& i, const std::string& to
   c.execute(
       "INSERT INTO invitations (id, organization_id, workspace_id, email, role, token_hash, invited_by, expires_at, "
       "created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-      {i.id, i.organization_id, i.workspace_id, lower(i.email), std::string(to_string(i.role)), token_hash,
+      {i.id, i.organization_id, i.workspace_id, ascii_lower(i.email), std::string(to_string(i.role)), token_hash,
        i.invited_by, i.expires_at, i.created_at});
 }
 
@@ -335,7 +313,7 @@ std::optional<Invitation> find_invitation(Connection& c, const std::string& orga
 
 store::Page<Invitation> invitations_of(Connection& c, const std::string& organization_id,
                                        const std::string& workspace_id, const store::PageRequest& page) {
-  return page_query<Invitation>(c, "SELECT * FROM invitations WHERE organization_id = ? AND workspace_id = ? {after}",
+  return page_query<Invitation>(c, "SELECT * FROM invitations WHERE organization_id = ? AND workspace_id = ?",
                                 {organization_id, workspace_id}, page, "created_at", "id", invitation_from,
                                 [](const Invitation& i) { return store::Cursor{i.created_at, i.id}; });
 }
@@ -388,7 +366,7 @@ std::optional<ApiKey> find_api_key(Connection& c, const std::string& id) {
 
 store::Page<ApiKey> api_keys_of(Connection& c, const std::string& organization_id, const std::string& workspace_id,
                                 const store::PageRequest& page) {
-  return page_query<ApiKey>(c, "SELECT * FROM api_keys WHERE organization_id = ? AND workspace_id = ? {after}",
+  return page_query<ApiKey>(c, "SELECT * FROM api_keys WHERE organization_id = ? AND workspace_id = ?",
                             {organization_id, workspace_id}, page, "created_at", "id", key_from,
                             [](const ApiKey& k) { return store::Cursor{k.created_at, k.id}; });
 }
@@ -449,9 +427,11 @@ void append_audit(Connection& c, const AuditEntry& e) {
 store::Page<AuditEntry> audit_of(Connection& c, const std::string& organization_id, const std::string& workspace_id,
                                  const store::PageRequest& page) {
   return page_query<AuditEntry>(
-      c, "SELECT * FROM audit_log WHERE organization_id = ? AND (workspace_id = ? OR workspace_id = '') {after}",
-      {organization_id, workspace_id}, page, "seq", "seq", audit_from,
-      [](const AuditEntry& e) { return store::Cursor{e.seq, ""}; }, true);
+      c, "SELECT * FROM audit_log WHERE organization_id = ? AND (workspace_id = ? OR workspace_id = '')",
+      {organization_id, workspace_id}, page, "seq", "''", audit_from,
+      // seq is unique on its own: the tie-break column is the constant ''
+      // (never less than the cursor's ""), so only seq decides.
+      [](const AuditEntry& e) { return store::Cursor{e.seq, ""}; });
 }
 
 }  // namespace identity

@@ -153,3 +153,34 @@ TEST_CASE("the master key acts as engine admin and a wrong one is refused", "[ap
   CHECK(mine.body["data"][0]["id"] == t.organization_id);
   require_error(api.call("POST", "/api/v1/organizations", {{"name", "x"}}, t.owner_auth()), 403, "forbidden");
 }
+
+TEST_CASE("audit and key lists page through every entry exactly once, newest first", "[api]") {
+  TempDir dir("sb-api-keys");
+  ApiHost api(dir.path());
+  auto t = api.make_tenant("a");
+  const std::string base = "/api/v1/workspaces/" + t.workspace_id;
+  for (int i = 0; i < 5; ++i)
+    REQUIRE(api.call("POST", base + "/api-keys", {{"name", std::string("k").append(std::to_string(i))}, {"scopes", {"read"}}},
+                     t.owner_auth())
+                .status == 201);
+  for (const std::string list : {"/audit", "/api-keys"}) {
+    auto all = api.call("GET", base + list + "?limit=200", nullptr, t.owner_auth());
+    REQUIRE(all.status == 200);
+    REQUIRE(all.body["data"].size() >= 6);
+    std::vector<json> walked;
+    std::string cursor;
+    for (int pages = 0; pages < 20; ++pages) {
+      auto page = api.call("GET", base + list + "?limit=2" + (cursor.empty() ? "" : "&cursor=" + cursor), nullptr,
+                           t.owner_auth());
+      INFO(list << " " << page.raw);
+      REQUIRE(page.status == 200);
+      CHECK(page.body["data"].size() <= 2);
+      for (const auto& item : page.body["data"]) walked.push_back(item);
+      if (page.body["next_cursor"].is_null()) break;
+      cursor = page.body["next_cursor"];
+    }
+    INFO(list);
+    CHECK(walked == std::vector<json>(all.body["data"].begin(), all.body["data"].end()));
+  }
+  require_error(api.call("GET", base + "/audit?cursor=not-ours", nullptr, t.owner_auth()), 400, "invalid_argument");
+}
