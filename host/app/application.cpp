@@ -112,6 +112,7 @@ void Application::start() {
   options.storage = config_.storage;
   if (!options.storage.contains("path")) options.storage["path"] = (config_.data_dir / "switchboard.db").string();
   options.db_readers = config_.db_readers;
+  options.blob_dir = config_.data_dir / "blobs";
   const auto flows_dir = config_.flows_dir.value_or(config_.data_dir / "flows");
   if (config_.demo) {
     options.seed = [flows_dir](store::Database& db) {

@@ -39,6 +39,15 @@ std::unique_ptr<ServiceRooms> ServiceRooms::open(const ServiceRoomsOptions& opti
   r.db = store::Database::open(*r.registry, db_options);
   r.state = std::make_unique<store::PluginStateStore>(*r.db);
   r.services->set_state_store(r.state.get());
+  std::filesystem::path blob_dir = options.blob_dir;
+  if (blob_dir.empty() && options.storage.contains("path") && options.storage["path"].is_string()) {
+    blob_dir = std::filesystem::path(options.storage["path"].get<std::string>()).parent_path() / "blobs";
+  }
+  if (!blob_dir.empty()) {
+    r.blobs = std::make_unique<store::BlobStore>(blob_dir);
+    r.plugin_blobs = std::make_unique<store::PluginBlobs>(*r.db, *r.blobs);
+    r.services->set_blob_store(r.plugin_blobs.get());
+  }
   spdlog::info("database {} at schema version {}", db_options.config.value("path", std::string("?")),
                r.db->schema_version());
   if (options.seed) options.seed(*r.db);
@@ -65,10 +74,13 @@ void ServiceRooms::stop() {
   if (services) {
     services->set_event_sink(nullptr);
     services->set_state_store(nullptr);
+    services->set_blob_store(nullptr);
   }
   flows.reset();
   library.reset();
   messaging.reset();
+  plugin_blobs.reset();
+  blobs.reset();
   state.reset();
   db.reset();
   registry.reset();

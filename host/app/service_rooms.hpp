@@ -10,6 +10,7 @@
 #include "messaging/messaging.hpp"
 #include "plugins/host_services.hpp"
 #include "plugins/registry.hpp"
+#include "store/blob_store.hpp"
 #include "store/database.hpp"
 #include "store/plugin_state_store.hpp"
 
@@ -29,6 +30,9 @@ struct ServiceRoomsOptions {
   std::string storage_plugin = "storage-sqlite";
   nlohmann::json storage = nlohmann::json::object();  // the storage plugin's config, with "path"
   unsigned db_readers = 4;
+  // The blob store's directory (<data_dir>/blobs); when empty, "blobs" next
+  // to the storage config's "path", and no blob store without either.
+  std::filesystem::path blob_dir;
   // Plugins that must have loaded (the storage plugin always must).
   std::vector<std::string> required_plugins;
   // Runs once the database is open and migrated, before messaging and the
@@ -44,6 +48,8 @@ struct ServiceRooms {
   std::unique_ptr<plugins::PluginRegistry> registry;
   std::unique_ptr<store::Database> db;
   std::unique_ptr<store::PluginStateStore> state;
+  std::unique_ptr<store::BlobStore> blobs;
+  std::unique_ptr<store::PluginBlobs> plugin_blobs;
   std::unique_ptr<messaging::Messaging> messaging;
   std::unique_ptr<flows::FlowLibrary> library;
   std::unique_ptr<flows::FlowRuntime> flows;

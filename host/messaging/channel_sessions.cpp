@@ -84,6 +84,13 @@ void ChannelSessions::disconnect(const std::string& profile_id) {
   session->disconnect();
 }
 
+nlohmann::json ChannelSessions::call(const std::string& profile_id, const std::string& op,
+                                     const nlohmann::json& request) {
+  auto session = find(profile_id);
+  if (!session) throw Error(ErrorCode::not_found, "profile " + profile_id + " has no channel session");
+  return session->call(op, request);
+}
+
 void ChannelSessions::close(const std::string& profile_id) {
   std::shared_ptr<plugins::ChannelInstance> session;
   {

@@ -52,6 +52,15 @@ class ChannelSessions {
   void connect(const std::string& profile_id);
   void disconnect(const std::string& profile_id);
 
+  // Runs an optional channel operation (ABI 1.1 sb_channel_api.call, ops
+  // SB_OP_* of plugin.h: "mark_read", "media.upload", "group.*") on the
+  // profile's session and returns its JSON result. Throws
+  // sb::Error(not_found) when the profile has no session, and PluginError —
+  // with the message "... not supported by this channel" and status
+  // SB_ERR_UNSUPPORTED (an invalid_argument Error, so a 400) — when the
+  // channel lacks the operation; other PluginErrors as the plugin failed.
+  nlohmann::json call(const std::string& profile_id, const std::string& op, const nlohmann::json& request);
+
   // Destroys one session / every session (routes and timers go with them).
   void close(const std::string& profile_id);
   void stop_all();

@@ -216,6 +216,59 @@ void host_respond(sb_http_response* resp, int32_t status, sb_str content_type, s
 
 sb_str host_instance_id(sb_host_ctx* ctx) { return sb_str{ctx->instance_id.data(), ctx->instance_id.size()}; }
 
+// ---- ABI 1.1 ----
+
+sb_status host_blob_put(sb_host_ctx* ctx, sb_str content_type, const void* data, size_t len, sb_sink* out_ref) {
+  try {
+    PluginBlobStore* blobs = ctx->services->blob_store();
+    if (!blobs) {
+      t_error = "this host has no blob store configured";
+      return SB_ERR_UNAVAILABLE;
+    }
+    if (!data && len > 0) {
+      t_error = "blob_put: data is NULL";
+      return SB_ERR_INVALID_ARGUMENT;
+    }
+    const std::string ref = blobs->put(ctx->plugin_id, ctx->instance_id, view(content_type),
+                                       std::string_view(static_cast<const char*>(data), len));
+    write_sink(out_ref, ref);
+    return SB_OK;
+  } catch (const Error& e) {
+    spdlog::error("[{}/{}] blob_put failed: {}", ctx->plugin_id, ctx->instance_id, e.what());
+    t_error = e.what();
+    return status_for(e.code());
+  } catch (const std::exception& e) {
+    spdlog::error("[{}/{}] blob_put failed: {}", ctx->plugin_id, ctx->instance_id, e.what());
+    t_error = e.what();
+    return SB_ERR_INTERNAL;
+  }
+}
+
+sb_status host_blob_get(sb_host_ctx* ctx, sb_str ref, sb_sink* meta_json_out, sb_sink* data_out) {
+  try {
+    PluginBlobStore* blobs = ctx->services->blob_store();
+    if (!blobs) {
+      t_error = "this host has no blob store configured";
+      return SB_ERR_UNAVAILABLE;
+    }
+    auto blob = blobs->get(ctx->plugin_id, ctx->instance_id, view(ref));
+    if (!blob) {
+      t_error = "no blob " + std::string(view(ref)) + " in this workspace";
+      return SB_ERR_NOT_FOUND;
+    }
+    write_sink(meta_json_out, blob->meta.dump());
+    write_sink(data_out, blob->data);
+    return SB_OK;
+  } catch (const Error& e) {
+    t_error = e.what();
+    return status_for(e.code());
+  } catch (const std::exception& e) {
+    spdlog::error("[{}/{}] blob_get failed: {}", ctx->plugin_id, ctx->instance_id, e.what());
+    t_error = e.what();
+    return SB_ERR_INTERNAL;
+  }
+}
+
 }  // namespace
 
 HostServices::HostServices(Scheduler& scheduler) : scheduler_(scheduler) {
@@ -234,6 +287,8 @@ HostServices::HostServices(Scheduler& scheduler) : scheduler_(scheduler) {
   api_.route_register = &host_route_register;
   api_.respond = &host_respond;
   api_.instance_id = &host_instance_id;
+  api_.blob_put = &host_blob_put;
+  api_.blob_get = &host_blob_get;
 }
 
 HostServices::~HostServices() = default;

@@ -41,6 +41,27 @@ class PluginStateStore {
   virtual void erase(const std::string& plugin_id, const std::string& instance_id, const std::string& key) = 0;
 };
 
+// A blob as the host services hand it to a plugin.
+struct PluginBlob {
+  nlohmann::json meta;  // {"ref","content_type","size","sha256"}
+  std::string data;
+};
+
+// The blob store behind ABI 1.1's blob_put / blob_get, per workspace of the
+// instance. Implemented by the store room (store::PluginBlobs).
+class PluginBlobStore {
+ public:
+  virtual ~PluginBlobStore() = default;
+  // Stores the bytes durably; returns the reference "blob:<sha256>". Throws
+  // sb::Error (not_found when the instance has no workspace).
+  virtual std::string put(const std::string& plugin_id, const std::string& instance_id, std::string_view content_type,
+                          std::string_view data) = 0;
+  // The blob of the instance's workspace, or nullopt. Throws
+  // sb::Error(invalid_argument) for a malformed reference.
+  virtual std::optional<PluginBlob> get(const std::string& plugin_id, const std::string& instance_id,
+                                        std::string_view ref) = 0;
+};
+
 struct HookRequest {
   std::string method;
   std::string path;  // relative to /hooks/<plugin>/<instance>/
@@ -66,6 +87,7 @@ class HostServices {
   // Set once at start-up, before any instance is created.
   void set_event_sink(PluginEventSink* sink) { sink_ = sink; }
   void set_state_store(PluginStateStore* store) { state_ = store; }
+  void set_blob_store(PluginBlobStore* blobs) { blobs_ = blobs; }
 
   const sb_host_api* api() const { return &api_; }
 
@@ -98,6 +120,7 @@ class HostServices {
   };
   PluginEventSink* event_sink() const { return sink_; }
   PluginStateStore* state_store() const { return state_; }
+  PluginBlobStore* blob_store() const { return blobs_; }
   Scheduler& scheduler() { return scheduler_; }
   void add_route(sb_host_ctx* ctx, std::string method, std::string path, sb_route_fn fn, void* user);
 
@@ -108,6 +131,7 @@ class HostServices {
   sb_host_api api_{};
   PluginEventSink* sink_ = nullptr;
   PluginStateStore* state_ = nullptr;
+  PluginBlobStore* blobs_ = nullptr;
   std::shared_mutex routes_mu_;
   // "<plugin>/<instance>" -> "<METHOD> <path>" -> route
   std::map<std::string, std::map<std::string, Route>> routes_;

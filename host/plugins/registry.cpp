@@ -459,4 +459,24 @@ nlohmann::json ChannelInstance::capabilities() {
   return parse_result(out, "capabilities");
 }
 
+nlohmann::json ChannelInstance::call(const std::string& op, const nlohmann::json& request) {
+  auto unsupported = [&] {
+    return PluginError(SB_ERR_UNSUPPORTED, plugin_id(),
+                       "\"" + op + "\" is not supported by this channel (" + plugin_id() + ")");
+  };
+  if (!SB_HAS_SLOT(api_, sb_channel_api, call) || !api_->call) throw unsupported();
+  const std::string text = request.is_null() ? std::string("{}") : request.dump();
+  std::string out;
+  sb_sink sink{&out, &append};
+  HostServices::begin_call();
+  const sb_status status = api_->call(handle_, to_str(op), to_str(text), &sink);
+  if (status == SB_ERR_UNSUPPORTED) {
+    HostServices::take_error();
+    throw unsupported();
+  }
+  check(status, op);
+  if (out.empty()) return nlohmann::json::object();
+  return parse_result(out, op);
+}
+
 }  // namespace sb::plugins

@@ -75,6 +75,12 @@ class ChannelInstance : public PluginInstance {
   nlohmann::json send(const nlohmann::json& message);
   nlohmann::json status();
   nlohmann::json capabilities();
+  // ABI 1.1: an optional operation (SB_OP_*, see plugin.h) with a JSON
+  // object request; returns the plugin's JSON object. Throws
+  // PluginError(SB_ERR_UNSUPPORTED) with "... not supported by this channel"
+  // when the plugin's table has no call slot (a 1.0 plugin), leaves it NULL
+  // or answers SB_ERR_UNSUPPORTED; PluginError otherwise like send.
+  nlohmann::json call(const std::string& op, const nlohmann::json& request);
 
  private:
   using PluginInstance::PluginInstance;

@@ -250,6 +250,7 @@ static sb_status echo_capabilities(void *instance, sb_sink *out) {
 static const sb_channel_api echo_table = {
     sizeof(sb_channel_api), SB_ABI_VERSION, echo_create, echo_destroy,      echo_connect,
     echo_disconnect,        echo_send,      echo_status, echo_capabilities,
+    NULL, /* call (ABI 1.1): no optional operations; the host answers "not supported" */
 };
 
 static const sb_plugin_descriptor echo_descriptor = {

@@ -39,7 +39,14 @@
  * appended; a retired slot stays in place and is set to NULL. The host reads
  * a slot only when it lies within `size`, and refuses a table too small to
  * hold every callback the host requires. sdk/abi/abi-1.json records the
- * released layout; tests fail when it drifts.
+ * 1.0 layout and sdk/abi/abi-1.1.json the 1.1 one; tests fail when either
+ * drifts.
+ *
+ * ABI 1.1 appended: sb_host_api.blob_put / blob_get (the host's blob store)
+ * and sb_channel_api.call (optional channel operations). A 1.0 plugin still
+ * loads on a 1.1 host (its channel table simply ends before `call`); a
+ * plugin that may meet a 1.0 host checks SB_HAS_SLOT(host, sb_host_api,
+ * blob_put) before calling a 1.1 slot.
  */
 #ifndef SWITCHBOARD_PLUGIN_H
 #define SWITCHBOARD_PLUGIN_H
@@ -54,7 +61,7 @@ extern "C" {
 /* ---- ABI version ------------------------------------------------------ */
 
 #define SB_ABI_VERSION_MAJOR 1
-#define SB_ABI_VERSION_MINOR 0
+#define SB_ABI_VERSION_MINOR 1
 #define SB_ABI_MAKE(major, minor) ((uint32_t)(((uint32_t)(major) << 16) | ((uint32_t)(minor)&0xFFFFu)))
 #define SB_ABI_VERSION SB_ABI_MAKE(SB_ABI_VERSION_MAJOR, SB_ABI_VERSION_MINOR)
 #define SB_ABI_MAJOR(v) ((uint32_t)(v) >> 16)
@@ -152,6 +159,15 @@ typedef void (*sb_timer_fn)(void *user);
 #define SB_EVENT_MESSAGE_STATUS "message.status"   /* sent/delivered/read/failed */
 #define SB_EVENT_SESSION_STATUS "session.status"   /* CONNECTING, QR_READY, ...  */
 
+/* Operations of sb_channel_api.call (ABI 1.1). */
+#define SB_OP_MARK_READ "mark_read"
+#define SB_OP_MEDIA_UPLOAD "media.upload"
+#define SB_OP_GROUP_LIST "group.list"
+#define SB_OP_GROUP_CREATE "group.create"
+#define SB_OP_GROUP_RENAME "group.rename"
+#define SB_OP_GROUP_PARTICIPANTS "group.participants"
+#define SB_OP_GROUP_INFO "group.info"
+
 typedef struct sb_host_api {
     uint32_t size;    /* sizeof(sb_host_api) as the host compiled it */
     uint32_t version; /* the host's SB_ABI_VERSION                  */
@@ -221,6 +237,24 @@ typedef struct sb_host_api {
     /* The id of the instance `ctx` belongs to (a profile id for a
      * channel). Borrowed: valid as long as `ctx`. */
     sb_str (*instance_id)(sb_host_ctx *ctx);
+
+    /* ---- appended in ABI 1.1 ---- */
+
+    /* Stores `len` bytes at `data` (borrowed) in the host's blob store,
+     * in the workspace of the instance `ctx` belongs to, and writes the
+     * blob's reference, "blob:<sha256 hex>", into `out_ref` (caller-owned).
+     * Returns after the blob is durable. The same bytes give the same
+     * reference. `content_type` (borrowed) is a MIME type such as
+     * "image/jpeg" ("application/octet-stream" when empty). Thread-safe. */
+    sb_status (*blob_put)(sb_host_ctx *ctx, sb_str content_type, const void *data, size_t len, sb_sink *out_ref);
+
+    /* Reads the blob `ref` (borrowed, "blob:<sha256 hex>") of the
+     * instance's workspace: writes {"ref","content_type","size","sha256"}
+     * into `meta_json_out` and the bytes into `data_out` (each may be NULL;
+     * both caller-owned). SB_ERR_NOT_FOUND when the workspace holds no such
+     * blob (another workspace's blobs are never visible);
+     * SB_ERR_INVALID_ARGUMENT for a malformed ref. Thread-safe. */
+    sb_status (*blob_get)(sb_host_ctx *ctx, sb_str ref, sb_sink *meta_json_out, sb_sink *data_out);
 } sb_host_api;
 
 /* ---- Kind: channel ---------------------------------------------------- */
@@ -262,6 +296,25 @@ typedef struct sb_channel_api {
     /* Writes the channel's capabilities as JSON into `out` (caller-owned):
      * {"message_types": ["text", ...], "groups": false, ...}. */
     sb_status (*capabilities)(void *instance, sb_sink *out);
+
+    /* ---- appended in ABI 1.1 (the host checks SB_HAS_SLOT; may be NULL) ---- */
+
+    /* An optional operation `op` (borrowed) with `request_json` (borrowed,
+     * a JSON object); on SB_OK writes a JSON object into `out`
+     * (caller-owned). A channel answers SB_ERR_UNSUPPORTED for an op it
+     * lacks; the host reports that, or a NULL slot, as "not supported by
+     * this channel". The ops and their requests / results:
+     *   "mark_read"          {"external_id"}                      -> {}
+     *   "media.upload"       {"blob"}  (a blob ref)               -> {"media_id"}
+     *   "group.list"         {}                                   -> {"groups":[{"group_id","subject"}]}
+     *   "group.create"       {"subject","participants":[...]}     -> {"group_id"}
+     *   "group.rename"       {"group_id","subject"}               -> {}
+     *   "group.participants" {"group_id","action":"add|remove|promote|demote",
+     *                         "participants":[...]}               -> {"participants":[{"id","ok"}]}
+     *   "group.info"         {"group_id"}                         -> {"group_id","subject","participants":[...]}
+     * Participants are E.164 phone numbers or the channel's user ids.
+     * Errors follow `send`: UNAVAILABLE / BUSY / TIMEOUT are transient. */
+    sb_status (*call)(void *instance, sb_str op, sb_str request_json, sb_sink *out);
 } sb_channel_api;
 
 /* ---- Kind: AI provider ------------------------------------------------ */

@@ -178,6 +178,37 @@ public:
 
     std::string_view instance_id() const { return detail::view(api().instance_id(ctx_)); }
 
+    // ABI 1.1: the host's blob store (per workspace). Throws Error with the
+    // host's status (SB_ERR_UNSUPPORTED on a host without a blob store).
+    // Stores `data` and returns its reference "blob:<sha256>".
+    std::string blob_put(std::string_view content_type, std::string_view data) const {
+        if (!SB_HAS_SLOT(&api(), sb_host_api, blob_put) || !api().blob_put) {
+            throw Error(SB_ERR_UNSUPPORTED, "this host has no blob store (ABI 1.1 needed)");
+        }
+        std::string ref;
+        sb_sink sink{&ref, &detail::append_to_string};
+        sb_status st = api().blob_put(ctx_, detail::str(content_type), data.data(), data.size(), &sink);
+        if (st != SB_OK) throw Error(st, "storing a blob failed");
+        return ref;
+    }
+    struct Blob {
+        std::string meta_json;  // {"ref","content_type","size","sha256"}
+        std::string data;
+    };
+    // The blob `ref` of this instance's workspace, or nullopt when there is none.
+    std::optional<Blob> blob_get(std::string_view ref) const {
+        if (!SB_HAS_SLOT(&api(), sb_host_api, blob_get) || !api().blob_get) {
+            throw Error(SB_ERR_UNSUPPORTED, "this host has no blob store (ABI 1.1 needed)");
+        }
+        Blob blob;
+        sb_sink meta{&blob.meta_json, &detail::append_to_string};
+        sb_sink data{&blob.data, &detail::append_to_string};
+        sb_status st = api().blob_get(ctx_, detail::str(ref), &meta, &data);
+        if (st == SB_ERR_NOT_FOUND) return std::nullopt;
+        if (st != SB_OK) throw Error(st, "reading blob " + std::string(ref) + " failed");
+        return blob;
+    }
+
 private:
     sb_host_ctx* ctx_;
 };
@@ -273,6 +304,11 @@ public:
     virtual std::string send(std::string_view message_json) = 0;
     virtual std::string status() { return R"({"status":"CONNECTED"})"; }
     virtual std::string capabilities() { return R"({"message_types":["text"]})"; }
+    // ABI 1.1: an optional operation (SB_OP_*, see plugin.h); returns a JSON
+    // object. The default answers SB_ERR_UNSUPPORTED for every op.
+    virtual std::string call(std::string_view op, std::string_view /*request_json*/) {
+        throw Error(SB_ERR_UNSUPPORTED, "operation " + std::string(op) + " is not supported by this channel");
+    }
 };
 
 class Ai : public Instance {
@@ -356,6 +392,9 @@ const sb_channel_api* channel_table() {
         [](void* i, sb_sink* out) { return call<Channel>(i, [&](Channel& c) { write(out, c.status()); }); },
         [](void* i, sb_sink* out) {
             return call<Channel>(i, [&](Channel& c) { write(out, c.capabilities()); });
+        },
+        [](void* i, sb_str op, sb_str req, sb_sink* out) {
+            return call<Channel>(i, [&](Channel& c) { write(out, c.call(view(op), view(req))); });
         },
     };
     return &table;

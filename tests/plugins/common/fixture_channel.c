@@ -11,6 +11,10 @@
  *   FIXTURE_SEND_SILENT      send fails without calling set_error
  *   FIXTURE_TABLE_SIZE       the size the channel table claims
  *
+ * By default the fixture is a plugin built for ABI 1.0: it reports 1.0 and
+ * its channel table ends after `capabilities` (before the 1.1 `call` slot),
+ * which is what the loader tests prove still loads on a 1.1 host.
+ *
  * Instances answer hook routes: GET ping, POST echo, and POST slow-timer (a
  * timer whose callback emits "fixture.timer_started", sleeps 300 ms, then
  * emits "fixture.timer_done": used to check that destroy waits for it).
@@ -32,10 +36,10 @@
 #define FIXTURE_DESCRIPTOR_ID FIXTURE_ID
 #endif
 #ifndef FIXTURE_ABI
-#define FIXTURE_ABI SB_ABI_VERSION
+#define FIXTURE_ABI SB_ABI_MAKE(1, 0)
 #endif
 #ifndef FIXTURE_TABLE_SIZE
-#define FIXTURE_TABLE_SIZE sizeof(sb_channel_api)
+#define FIXTURE_TABLE_SIZE (offsetof(sb_channel_api, capabilities) + sizeof(void *))
 #endif
 
 static const sb_host_api *g_host = NULL;
@@ -203,7 +207,7 @@ static sb_status channel_capabilities(void *instance, sb_sink *out) {
 }
 
 static const sb_channel_api channel_table = {
-    FIXTURE_TABLE_SIZE, SB_ABI_VERSION,   channel_create, channel_destroy,     channel_connect,
+    FIXTURE_TABLE_SIZE, FIXTURE_ABI,      channel_create, channel_destroy,     channel_connect,
     channel_disconnect, channel_send,     channel_status, channel_capabilities,
 };
 
@@ -225,7 +229,8 @@ const sb_plugin_descriptor *fixture_unexported_descriptor(void) { return &descri
 #else
 SB_EXPORT sb_status sb_plugin_init(const sb_host_api *host, const sb_plugin_descriptor **out) {
     if (!host || !out) return SB_ERR_INVALID_ARGUMENT;
-    if (host->size < sizeof(sb_host_api) || SB_ABI_MAJOR(host->version) != SB_ABI_VERSION_MAJOR) {
+    /* A 1.0 plugin needs the host table up to its 1.0 end (instance_id). */
+    if (!SB_HAS_SLOT(host, sb_host_api, instance_id) || SB_ABI_MAJOR(host->version) != SB_ABI_VERSION_MAJOR) {
         return SB_ERR_UNSUPPORTED;
     }
     g_host = host;

@@ -1,4 +1,5 @@
-// The released plugin ABI, written down in sdk/abi/abi-1.json, against
+// The released plugin ABI, written down in sdk/abi/abi-1.json (1.0) and
+// sdk/abi/abi-1.1.json (1.1), against
 // plugin.h as this compiler lays it out. A released layout is frozen: these
 // tests fail when a member moves, changes size or vanishes, when a constant
 // changes value, and when plugin.h grows a member or constant that the spec
@@ -49,12 +50,13 @@ const std::map<std::string, Layout>& header_layouts() {
                 SB_MEMBER(sb_host_api, secret_get), SB_MEMBER(sb_host_api, timer_start),
                 SB_MEMBER(sb_host_api, timer_cancel), SB_MEMBER(sb_host_api, http_request),
                 SB_MEMBER(sb_host_api, route_register), SB_MEMBER(sb_host_api, respond),
-                SB_MEMBER(sb_host_api, instance_id)),
+                SB_MEMBER(sb_host_api, instance_id), SB_MEMBER(sb_host_api, blob_put),
+                SB_MEMBER(sb_host_api, blob_get)),
       SB_LAYOUT(sb_channel_api, SB_MEMBER(sb_channel_api, size), SB_MEMBER(sb_channel_api, version),
                 SB_MEMBER(sb_channel_api, create), SB_MEMBER(sb_channel_api, destroy),
                 SB_MEMBER(sb_channel_api, connect), SB_MEMBER(sb_channel_api, disconnect),
                 SB_MEMBER(sb_channel_api, send), SB_MEMBER(sb_channel_api, status),
-                SB_MEMBER(sb_channel_api, capabilities)),
+                SB_MEMBER(sb_channel_api, capabilities), SB_MEMBER(sb_channel_api, call)),
       SB_LAYOUT(sb_ai_api, SB_MEMBER(sb_ai_api, size), SB_MEMBER(sb_ai_api, version), SB_MEMBER(sb_ai_api, create),
                 SB_MEMBER(sb_ai_api, destroy), SB_MEMBER(sb_ai_api, embed), SB_MEMBER(sb_ai_api, chat),
                 SB_MEMBER(sb_ai_api, classify)),
@@ -104,15 +106,40 @@ const std::map<std::string, std::map<std::string, json>>& header_constants() {
        {SB_CONSTANT(SB_EVENT_MESSAGE_INBOUND), SB_CONSTANT(SB_EVENT_MESSAGE_STATUS),
         SB_CONSTANT(SB_EVENT_SESSION_STATUS)}},
       {"symbol", {SB_CONSTANT(SB_PLUGIN_ABI_VERSION_SYMBOL), SB_CONSTANT(SB_PLUGIN_INIT_SYMBOL)}},
+      {"op",
+       {SB_CONSTANT(SB_OP_MARK_READ), SB_CONSTANT(SB_OP_MEDIA_UPLOAD), SB_CONSTANT(SB_OP_GROUP_LIST),
+        SB_CONSTANT(SB_OP_GROUP_CREATE), SB_CONSTANT(SB_OP_GROUP_RENAME), SB_CONSTANT(SB_OP_GROUP_PARTICIPANTS),
+        SB_CONSTANT(SB_OP_GROUP_INFO)}},
   };
   return constants;
 }
 
+// One record file per minor, oldest first; each holds its release(s).
+const char* const kSpecFiles[] = {SB_SOURCE_DIR "/sdk/abi/abi-1.json", SB_SOURCE_DIR "/sdk/abi/abi-1.1.json"};
+
+json read_spec_file(const char* path) {
+  std::ifstream in(path);
+  INFO(path);
+  REQUIRE(in.good());
+  return json::parse(in);
+}
+
+// The files merged: the first file's header fields, every file's releases
+// in order.
 const json& spec() {
   static const json doc = [] {
-    std::ifstream in(SB_SOURCE_DIR "/sdk/abi/abi-1.json");
-    REQUIRE(in.good());
-    return json::parse(in);
+    json merged;
+    for (const char* path : kSpecFiles) {
+      json file = read_spec_file(path);
+      if (merged.is_null()) {
+        merged = file;
+        continue;
+      }
+      REQUIRE(file.at("abi_major") == merged.at("abi_major"));
+      REQUIRE(file.at("data_model") == merged.at("data_model"));
+      for (const json& release : file.at("releases")) merged["releases"].push_back(release);
+    }
+    return merged;
   }();
   return doc;
 }
@@ -164,7 +191,7 @@ TEST_CASE("the newest release records every struct and member of the header", "[
   std::map<std::string, const json*> recorded;
   for (const json& s : newest_release().at("structs")) recorded[s.at("name")] = &s;
   for (const auto& [name, header] : header_layouts()) {
-    INFO("struct " << name << ": record it in sdk/abi/abi-1.json");
+    INFO("struct " << name << ": record it in the newest sdk/abi/abi-1.<minor>.json");
     REQUIRE(recorded.count(name) == 1);
     const json& s = *recorded[name];
     // A slot appended to plugin.h but not to the spec shows here as a size
@@ -211,11 +238,50 @@ TEST_CASE("every released constant keeps its value", "[sdk][abi]") {
 TEST_CASE("the newest release records every constant of the header", "[sdk][abi]") {
   const json& constants = newest_release().at("constants");
   for (const auto& [group, values] : header_constants()) {
-    INFO("constants " << group << ": record them in sdk/abi/abi-1.json");
+    INFO("constants " << group << ": record them in the newest sdk/abi/abi-1.<minor>.json");
     REQUIRE(constants.contains(group));
     CHECK(constants.at(group).size() == values.size());
   }
   CHECK(constants.size() == header_constants().size());
+}
+
+TEST_CASE("the 1.0 record stays 1.0 and each later record is its predecessor with members appended",
+          "[sdk][abi]") {
+  const json first = read_spec_file(kSpecFiles[0]);
+  REQUIRE(first.at("releases").size() == 1);
+  CHECK(first.at("releases")[0].at("version") == "1.0");
+  const json& releases = spec().at("releases");
+  for (std::size_t r = 1; r < releases.size(); ++r) {
+    const json& prev = releases[r - 1];
+    const json& next = releases[r];
+    INFO("ABI " << prev.at("version").get<std::string>() << " -> " << next.at("version").get<std::string>());
+    CHECK(next.at("version") == "1." + std::to_string(r));
+    std::map<std::string, const json*> later;
+    for (const json& s : next.at("structs")) later[s.at("name")] = &s;
+    for (const json& s : prev.at("structs")) {
+      INFO("struct " << s.at("name").get<std::string>());
+      REQUIRE(later.count(s.at("name")) == 1);
+      const json& members = s.at("members");
+      const json& grown = later[s.at("name")]->at("members");
+      REQUIRE(grown.size() >= members.size());
+      for (std::size_t i = 0; i < members.size(); ++i) CHECK(grown[i] == members[i]);
+    }
+    for (const auto& [group, values] : prev.at("constants").items()) {
+      for (const auto& [name, value] : values.items()) CHECK(next.at("constants").at(group).at(name) == value);
+    }
+  }
+}
+
+TEST_CASE("a 1.0 channel table ends before the 1.1 call slot", "[sdk][abi]") {
+  sb_channel_api table{};
+  table.size = static_cast<uint32_t>(offsetof(sb_channel_api, capabilities) + sizeof(table.capabilities));
+  CHECK(SB_HAS_SLOT(&table, sb_channel_api, capabilities));
+  CHECK_FALSE(SB_HAS_SLOT(&table, sb_channel_api, call));
+  sb_host_api host{};
+  host.size = static_cast<uint32_t>(offsetof(sb_host_api, instance_id) + sizeof(host.instance_id));
+  CHECK_FALSE(SB_HAS_SLOT(&host, sb_host_api, blob_put));
+  host.size = sizeof(sb_host_api);
+  CHECK(SB_HAS_SLOT(&host, sb_host_api, blob_get));
 }
 
 TEST_CASE("SB_HAS_SLOT sees a slot only when the table's size covers it", "[sdk][abi]") {
