@@ -18,7 +18,8 @@ Messaging::Messaging(plugins::PluginRegistry& registry, store::Database& db, Eve
       options_(std::move(options)),
       inbound_(db, bus),
       sessions_(registry, db, bus),
-      outbox_(db, sessions_, bus, options_.outbox) {}
+      outbox_(db, sessions_, bus, options_.outbox),
+      campaigns_(db, outbox_, bus, options_.campaigns) {}
 
 Messaging::~Messaging() { stop(); }
 
@@ -32,6 +33,7 @@ void Messaging::start() {
   const size_t opened = sessions_.open_all(options_.connect_sessions);
   spdlog::info("messaging: {} channel session(s) open", opened);
   outbox_.start();
+  campaigns_.start();
   schedule_housekeeping();
 }
 
@@ -46,6 +48,7 @@ void Messaging::stop() {
     housekeeping_timer_ = 0;
   }
   if (timer) scheduler_.cancel(timer);
+  campaigns_.stop();
   outbox_.stop();
   sessions_.stop_all();
 }

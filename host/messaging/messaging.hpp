@@ -16,6 +16,7 @@
 // on the Scheduler (pruning of stale early receipts).
 #include "core/event_bus.hpp"
 #include "core/scheduler.hpp"
+#include "messaging/campaigns.hpp"
 #include "messaging/channel_sessions.hpp"
 #include "messaging/inbound_pipeline.hpp"
 #include "messaging/outbox.hpp"
@@ -31,6 +32,7 @@ namespace sb::messaging {
 
 struct MessagingOptions {
   OutboxOptions outbox;
+  CampaignOptions campaigns;
   bool connect_sessions = true;  // connect every session at start
   std::chrono::milliseconds housekeeping_interval{60 * 1000};
 };
@@ -48,12 +50,15 @@ class Messaging {
   InboundPipeline& inbound() { return inbound_; }
   ChannelSessions& sessions() { return sessions_; }
   Outbox& outbox() { return outbox_; }
+  Campaigns& campaigns() { return campaigns_; }
 
   // Recovers the outbox (rows left in sending go back to pending), opens a
-  // session for every profile and starts the sender.
+  // session for every profile and starts the sender, then the campaigns'
+  // feeder (running campaigns resume).
   void start();
-  // Ordered shutdown: the sender finishes the send under way and stops,
-  // then the sessions (their routes and timers) are destroyed. Inbound
+  // Ordered shutdown: the campaigns' feeder stops, the sender finishes
+  // the send under way and stops, then the sessions (their routes and
+  // timers) are destroyed. Inbound
   // events that still arrive meanwhile are stored as usual. Safe to call
   // twice.
   void stop();
@@ -69,6 +74,7 @@ class Messaging {
   InboundPipeline inbound_;
   ChannelSessions sessions_;
   Outbox outbox_;
+  Campaigns campaigns_;
 
   std::mutex mu_;  // guards the two below
   bool running_ = false;
