@@ -183,7 +183,8 @@ sb_status host_http_request(sb_host_ctx* ctx, sb_str request_json, sb_sink* resp
   try {
     const auto request = nlohmann::json::parse(view(request_json));
     const nlohmann::json response = perform_http_request(request);
-    write_sink(response_json, response.dump());
+    // A body that is not UTF-8 (binary) should have asked for "response_body":"base64".
+    write_sink(response_json, response.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
     return SB_OK;
   } catch (const nlohmann::json::exception& e) {
     t_error = std::string("malformed HTTP request description: ") + e.what();

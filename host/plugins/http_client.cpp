@@ -3,10 +3,38 @@
 #include "core/error.hpp"
 
 #include <httplib.h>
+#include <openssl/evp.h>
 
 #include <regex>
 
 namespace sb::plugins {
+namespace {
+
+// Standard base64 (with padding), for binary bodies: a JSON string must be
+// UTF-8, so bytes travel as "body_base64".
+std::string base64_encode(std::string_view data) {
+  std::string out(4 * ((data.size() + 2) / 3), '\0');
+  const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                                reinterpret_cast<const unsigned char*>(data.data()), static_cast<int>(data.size()));
+  out.resize(static_cast<size_t>(n));
+  return out;
+}
+
+std::string base64_decode(std::string_view text) {
+  if (text.size() % 4 != 0) throw Error(ErrorCode::invalid_argument, "body_base64 is not base64");
+  std::string out(3 * text.size() / 4, '\0');
+  const int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                                reinterpret_cast<const unsigned char*>(text.data()), static_cast<int>(text.size()));
+  if (n < 0) throw Error(ErrorCode::invalid_argument, "body_base64 is not base64");
+  size_t len = static_cast<size_t>(n);
+  // EVP_DecodeBlock counts the padding as zero bytes.
+  if (!text.empty() && text.back() == '=') --len;
+  if (text.size() >= 2 && text[text.size() - 2] == '=') --len;
+  out.resize(len);
+  return out;
+}
+
+}  // namespace
 
 nlohmann::json perform_http_request(const nlohmann::json& request) {
   if (!request.is_object()) throw Error(ErrorCode::invalid_argument, "the HTTP request must be a JSON object");
@@ -47,7 +75,8 @@ nlohmann::json perform_http_request(const nlohmann::json& request) {
       }
     }
   }
-  const std::string body = request.value("body", "");
+  const std::string body = request.contains("body_base64") ? base64_decode(request.value("body_base64", ""))
+                                                            : request.value("body", "");
 
   httplib::Result result{nullptr, httplib::Error::Unknown};
   if (method == "GET") {
@@ -71,6 +100,9 @@ nlohmann::json perform_http_request(const nlohmann::json& request) {
   }
   nlohmann::json response_headers = nlohmann::json::object();
   for (const auto& [name, value] : result->headers) response_headers[name] = value;
+  if (request.value("response_body", std::string()) == "base64") {
+    return {{"status", result->status}, {"headers", response_headers}, {"body_base64", base64_encode(result->body)}};
+  }
   return {{"status", result->status}, {"headers", response_headers}, {"body", result->body}};
 }
 

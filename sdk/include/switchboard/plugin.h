@@ -219,6 +219,9 @@ typedef struct sb_host_api {
      *   {"method","url","headers":{},"body":"...","timeout_ms":10000}
      * and the response written into `response_json` (caller-owned) is
      *   {"status":200,"headers":{},"body":"..."}.
+     * Binary bodies (1.1 hosts): "body_base64" instead of "body" in the
+     * request, and "response_body":"base64" to get "body_base64" instead of
+     * "body" in the response (a JSON string must be UTF-8).
      * Returns SB_ERR_UNAVAILABLE / SB_ERR_TIMEOUT when no response came. */
     sb_status (*http_request)(sb_host_ctx *ctx, sb_str request_json, sb_sink *response_json);
 

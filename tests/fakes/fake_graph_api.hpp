@@ -1,0 +1,143 @@
+#pragma once
+// A stand-in for Meta's Graph API (WhatsApp Cloud API), on loopback, for the
+// channel-whatsapp-cloud tests. It speaks the wire format of the real one:
+//
+//   GET  /{version}/{phone-number-id}            the number (credentials check)
+//   POST /{version}/{phone-number-id}/messages   send / mark as read
+//   POST /{version}/{phone-number-id}/media      multipart upload -> {"id"}
+//   GET  /{version}/{media-id}                   {"url","mime_type","sha256","file_size","id"}
+//   GET  /download/{media-id}                    the bytes (bearer token required, like lookaside URLs)
+//
+// It checks what it receives as the real API does — the bearer token, the
+// JSON shape of each message type and its limits — and refuses with Graph
+// error bodies {"error":{"message","type","code","error_subcode",
+// "error_data":{"details"},"fbtrace_id"}}: code 190 for a bad token, 100 for
+// a malformed parameter, 132001 for an unknown template. Failures can be
+// programmed (rate limit, outside the 24-hour window, invalid recipient,
+// expired token, 500) for the next N sends or for one recipient. Every
+// request is recorded.
+//
+// Thread-safe: the server's threads and the test's thread share `mu_`.
+#include <httplib.h>
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace sb::test {
+
+struct GraphRequest {
+  std::string method;
+  std::string path;
+  std::string authorization;
+  std::string content_type;
+  std::string body;
+  nlohmann::json json;  // the parsed body when it is JSON, else null
+  int status = 0;       // what the fake answered
+};
+
+class FakeGraphApi {
+ public:
+  enum class Failure {
+    rate_limit,         // 130429, throughput reached
+    pair_rate,          // 131056, too many to the same user
+    outside_window,     // 131047, more than 24 h since the user wrote
+    invalid_recipient,  // 131026, cannot receive
+    unknown_template,   // 132001, template does not exist
+    expired_token,      // 190 (HTTP 401), subcode 463
+    server_error,       // HTTP 500 without a Graph body
+  };
+
+  explicit FakeGraphApi(std::string access_token = "graph-test-token", std::string phone_number_id = "1099887766",
+                        std::string version = "v21.0");
+  ~FakeGraphApi();
+  FakeGraphApi(const FakeGraphApi&) = delete;
+  FakeGraphApi& operator=(const FakeGraphApi&) = delete;
+
+  std::string base_url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+  const std::string& phone_number_id() const { return phone_number_id_; }
+  const std::string& access_token() const { return token_; }
+
+  // The next `times` message sends (to `to` only, when given) fail so.
+  void fail_next(Failure failure, int times = 1, const std::string& to = "");
+  // Every send to `to` fails so until clear_failures().
+  void fail_always(const std::string& to, Failure failure);
+  void clear_failures();
+
+  // Media the fake serves for downloads; returns its media id.
+  std::string add_media(const std::string& bytes, const std::string& mime_type);
+  // Bytes uploaded under `media_id` ("" if none), and their type.
+  std::string uploaded(const std::string& media_id) const;
+  std::string uploaded_type(const std::string& media_id) const;
+
+  std::vector<GraphRequest> requests() const;
+  // Accepted message sends (bodies), oldest first; mark-as-read excluded.
+  std::vector<nlohmann::json> sent() const;
+  // The message ids marked read.
+  std::vector<std::string> marked_read() const;
+  size_t sent_count() const;
+
+  // Templates that exist (default: hello_world, order_update).
+  void add_template(const std::string& name);
+
+ private:
+  struct Programmed {
+    Failure failure;
+    int times;  // < 0: always
+    std::string to;
+  };
+
+  void route();
+  bool authorized(const httplib::Request& req, httplib::Response& res);
+  void answer(const httplib::Request& req, httplib::Response& res, int status, const nlohmann::json& body);
+  void on_messages(const httplib::Request& req, httplib::Response& res);
+  void on_upload(const httplib::Request& req, httplib::Response& res);
+  // A failure programmed for a send to `to`, consumed.
+  std::optional<Failure> take_failure(const std::string& to);
+
+  const std::string token_;
+  const std::string phone_number_id_;
+  const std::string version_;
+  httplib::Server server_;
+  std::thread thread_;
+  int port_ = 0;
+
+  mutable std::mutex mu_;
+  std::vector<GraphRequest> requests_;
+  std::vector<nlohmann::json> sent_;
+  std::vector<std::string> read_;
+  std::vector<Programmed> failures_;
+  std::set<std::string> templates_{"hello_world", "order_update"};
+  struct Media {
+    std::string bytes, mime_type;
+  };
+  std::map<std::string, Media> media_;
+  uint64_t next_id_ = 1;
+  bool token_expired_ = false;  // set by an expired_token failure: later calls are refused too
+};
+
+// Meta's X-Hub-Signature-256 for `body` ("sha256=<hex>"), computed here with
+// OpenSSL, independently of the plugin's code.
+std::string meta_signature(const std::string& app_secret, const std::string& body);
+
+// POSTs `body` to `path` (e.g. "/hooks/channel-whatsapp-cloud/<profile>/webhook")
+// as Meta does: JSON, signed with `app_secret` unless `signature` is given
+// ("" sends no signature header).
+httplib::Result post_signed_webhook(httplib::Client& client, const std::string& path, const std::string& body,
+                                    const std::string& app_secret, const std::string* signature = nullptr);
+
+// A notification envelope like Meta's for one change of `phone_number_id`,
+// with `messages` (each gets "from"/"timestamp" if missing), the contact
+// {profile.name, wa_id} of each sender, and `statuses`.
+nlohmann::json cloud_notification(const std::string& phone_number_id, const nlohmann::json& messages,
+                                  const nlohmann::json& statuses = nlohmann::json::array(),
+                                  const std::string& sender_name = "Ana");
+
+}  // namespace sb::test
