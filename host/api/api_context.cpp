@@ -238,6 +238,7 @@ void register_api_routes(ApiRoutes& routes) {
   register_key_routes(routes);
   register_dashboard_routes(routes);
   register_profile_routes(routes);
+  register_sending_rule_routes(routes);
   register_contact_routes(routes);
   register_conversation_routes(routes);
   register_flow_routes(routes);

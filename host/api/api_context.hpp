@@ -163,6 +163,7 @@ void register_tenant_routes(ApiRoutes& routes);      // organizations, workspace
 void register_key_routes(ApiRoutes& routes);         // API keys
 void register_dashboard_routes(ApiRoutes& routes);   // the registry: /v1/internal/dashboard/*, /api/v1/admin/dashboards*
 void register_profile_routes(ApiRoutes& routes);     // profiles, and the dashboards' /api/v1/sessions
+void register_sending_rule_routes(ApiRoutes& routes);  // a profile's sending rules and their state
 void register_contact_routes(ApiRoutes& routes);
 void register_conversation_routes(ApiRoutes& routes);  // conversations and their messages
 void register_flow_routes(ApiRoutes& routes);        // flows, revisions, executions

@@ -107,6 +107,7 @@ struct Metrics::Impl {
     std::string help;
     const char* type;  // "gauge" or "counter"
     std::function<double()> read;
+    std::function<LabelledValues()> series;  // instead of read, for a family of several series
   };
 
   std::array<Shard, kShards> shards;
@@ -178,6 +179,15 @@ void Metrics::add_callback(std::string name, std::string help, const char* type,
   impl_->callbacks.push_back(Impl::Callback{std::move(name), std::move(help), type, std::move(read)});
 }
 
+void Metrics::add_gauge_series(std::string name, std::string help, std::function<LabelledValues()> read) {
+  if (!read) throw std::invalid_argument("metric " + name + " has no callback");
+  std::string key = name;
+  add_callback(std::move(name), std::move(help), "gauge", [] { return 0.0; });
+  std::lock_guard lock(impl_->callbacks_mu);
+  for (auto& c : impl_->callbacks)
+    if (c.name == key) c.series = std::move(read);
+}
+
 std::string Metrics::render() const {
   // Merge the shards, sorted.
   std::map<std::tuple<std::string, std::string, int>, uint64_t> requests;  // (route, method, status)
@@ -236,6 +246,12 @@ std::string Metrics::render() const {
   for (const auto& c : callbacks) {
     family_header(out, c.name, c.help, c.type);
     try {
+      if (c.series) {
+        LabelledValues series = c.series();
+        std::sort(series.begin(), series.end());
+        for (const auto& [labels, v] : series) out += c.name + '{' + labels + "} " + format_value(v) + '\n';
+        continue;
+      }
       const double v = c.read();
       out += c.name + ' ' + format_value(v) + '\n';
     } catch (const std::exception& e) {

@@ -31,6 +31,7 @@
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace sb::api {
@@ -60,6 +61,11 @@ class Metrics {
   // throws renders as a comment line in place of its sample.
   void add_gauge(std::string name, std::string help, std::function<double()> read);
   void add_counter_callback(std::string name, std::string help, std::function<double()> read);
+  // A gauge of several series: `read` returns (label set, value) pairs, the
+  // label set already rendered ('profile="prf_1",kind="cold"', values
+  // escaped with escape_label_value).
+  using LabelledValues = std::vector<std::pair<std::string, double>>;
+  void add_gauge_series(std::string name, std::string help, std::function<LabelledValues()> read);
 
   // The whole exposition, every family with # HELP and # TYPE lines, ending
   // in a newline. Series are sorted, so equal states render equally.

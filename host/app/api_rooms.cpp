@@ -44,6 +44,28 @@ void ApiRooms::open(const Config& config, ServiceRooms& rooms) {
       return c.query_one("SELECT COUNT(*) AS n FROM outbox WHERE state IN ('pending', 'sending')")->integer("n");
     }));
   });
+  messaging::Outbox* outbox = &rooms.messaging->outbox();
+  metrics->add_gauge_series(
+      "switchboard_sending_rule_state",
+      "Sending rules per profile: sent_last_minute and sent_today per kind, daily_cap (-1 unlimited), "
+      "quiet_hours (1 active), breaker_open (1 open)",
+      [outbox] {
+        api::Metrics::LabelledValues series;
+        for (const auto& [profile, st] : outbox->rule_states()) {
+          const std::string p = "profile=\"" + api::Metrics::escape_label_value(profile) + "\"";
+          for (const char* kind : {"reply", "cold"}) {
+            const auto& k = st[kind];
+            const std::string l = p + ",kind=\"" + kind + "\"";
+            series.emplace_back(l + ",measure=\"sent_last_minute\"", k["sent_last_minute"].get<double>());
+            series.emplace_back(l + ",measure=\"sent_today\"", k["sent_today"].get<double>());
+            series.emplace_back(l + ",measure=\"daily_cap\"",
+                                k["daily_cap"].is_null() ? -1.0 : k["daily_cap"].get<double>());
+          }
+          series.emplace_back(p + ",measure=\"quiet_hours\"", st["quiet_hours"]["active"].get<bool>() ? 1.0 : 0.0);
+          series.emplace_back(p + ",measure=\"breaker_open\"", st["breaker"]["state"] == "open" ? 1.0 : 0.0);
+        }
+        return series;
+      });
   flows::FlowRuntime* runtime = rooms.flows.get();
   metrics->add_counter_callback("switchboard_flow_errors_total", "Flow executions that failed",
                                 [runtime] { return static_cast<double>(runtime->stats().failed); });

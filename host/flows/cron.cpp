@@ -1,6 +1,7 @@
 #include "flows/cron.hpp"
 
 #include "core/error.hpp"
+#include "core/time_zone.hpp"
 
 #include <date/date.h>
 #include <date/tz.h>
@@ -10,10 +11,8 @@
 #include <stdexcept>
 #include <vector>
 
-// date/tz is compiled with USE_OS_TZDB=1 (its CMake target says so): it reads
-// the system's compiled zoneinfo files (/usr/share/zoneinfo, package tzdata)
-// and downloads nothing. std::chrono in C++20 declares the same calendar names
-// (local_days, year_month_day, ...), so everything here is spelled date::.
+// Zones come from core/time_zone.hpp; everything calendar is spelled date::
+// (std::chrono in C++20 declares the same names).
 
 namespace sb::flows {
 
@@ -136,37 +135,7 @@ std::string_view expand_alias(std::string_view expression) {
        "' (use @hourly, @daily, @weekly, @monthly, @yearly or five fields)");
 }
 
-// The tz database is read from disk once, on first use (a function-local
-// static in the library); after that date::locate_zone only searches an
-// immutable sorted vector, and each zone
-// loads its own transitions under a std::call_once, so lookups are safe from
-// any thread.
-const date::tzdb& tz_database() {
-  try {
-    return date::get_tzdb();
-  } catch (const std::exception& e) {
-    throw Error(ErrorCode::internal,
-                "time zones: cannot read the system time zone database (/usr/share/zoneinfo; "
-                "is the tzdata package installed?): " + std::string(e.what()));
-  }
-}
-
-const date::time_zone* find_zone(const std::string& timezone) {
-  (void)tz_database();
-  // "localtime" is the server's own /etc/localtime, not an IANA name.
-  if (timezone.empty() || timezone == "localtime")
-    throw Error(ErrorCode::invalid_argument, "unknown time zone '" + timezone + "'");
-  const date::time_zone* zone = nullptr;
-  try {
-    zone = date::locate_zone(timezone);
-    // Loads the zone's file now, so an unreadable one is "unknown" here and
-    // not a surprise in the middle of a computation.
-    (void)zone->get_info(date::sys_seconds{});
-  } catch (const std::exception&) {
-    throw Error(ErrorCode::invalid_argument, "unknown time zone '" + timezone + "'");
-  }
-  return zone;
-}
+const date::time_zone* find_zone(const std::string& timezone) { return find_time_zone(timezone); }
 
 }  // namespace
 

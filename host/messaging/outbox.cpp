@@ -4,6 +4,7 @@
 #include "core/ids.hpp"
 #include "messaging/message_rules.hpp"
 #include "messaging/phone.hpp"
+#include "messaging/status_events.hpp"
 #include "plugins/plugin_error.hpp"
 #include "store/contact_repository.hpp"
 #include "store/conversation_repository.hpp"
@@ -57,12 +58,13 @@ nlohmann::json channel_message(const Claimed& c) {
   return m;
 }
 
-Event status_event(const StatusChange& change) {
+// Superseded by publish_status_change (messaging/status_events.hpp); unused.
+[[maybe_unused]] Event status_event(const StatusChange& change) {
   Event e;
   e.type = "message.status";
   e.workspace_id = change.message.workspace_id;
   e.profile_id = change.message.profile_id;
-  e.at_ms = now_ms();
+  e.at_ms = sb::now_ms();
   e.data = {{"message_id", change.message.id},
             {"external_id", change.message.external_id ? nlohmann::json(*change.message.external_id)
                                                        : nlohmann::json(nullptr)},
@@ -98,7 +100,7 @@ EnqueuedMessage Outbox::enqueue(store::Connection& c, const OutgoingMessage& out
   if (out.profile_id.empty()) throw Error(ErrorCode::invalid_argument, "an outgoing message needs a profile_id");
   auto profile = store::profiles::get(c, out.profile_id);
   if (!profile) throw Error(ErrorCode::not_found, "profile " + out.profile_id + " not found");
-  const int64_t now = now_ms();
+  const int64_t now = this->now();
 
   store::Contact contact;
   if (!out.contact_id.empty()) {
@@ -136,7 +138,31 @@ EnqueuedMessage Outbox::enqueue(store::Connection& c, const store::Conversation&
   if (out.type == "text" && out.text.empty())
     throw Error(ErrorCode::invalid_argument, "a text message needs a non-empty text");
   if (!out.payload.is_object()) throw Error(ErrorCode::invalid_argument, "the message payload must be an object");
-  const int64_t now = now_ms();
+  if (!out.kind.empty() && !is_send_kind(out.kind))
+    throw Error(ErrorCode::invalid_argument, "\"" + out.kind + "\" is not a kind of send (use \"reply\" or \"cold\")");
+  const int64_t now = this->now();
+
+  // A reply is a message into a conversation the contact wrote to within
+  // the last 24 hours (WhatsApp's customer service window); anything else
+  // is outreach, with its own budget, and never goes to a contact who opted out.
+  std::string kind = out.kind;
+  if (kind.empty() && !out.campaign_id.empty()) kind = "cold";
+  if (kind.empty()) {
+    auto last_in = c.query_one(
+        "SELECT MAX(created_at) AS at FROM messages WHERE conversation_id = ? AND workspace_id = ? AND direction = 'in'",
+        {conversation.id, conversation.workspace_id});
+    auto at = last_in ? last_in->optional_integer("at") : std::nullopt;
+    kind = at && *at >= now - 24 * 60 * 60 * 1000 ? "reply" : "cold";
+  }
+  if (kind == "cold") {
+    auto opted = c.query_one("SELECT opted_out FROM contacts WHERE id = ? AND workspace_id = ?",
+                             {conversation.contact_id, conversation.workspace_id});
+    if (opted && opted->integer("opted_out") != 0)
+      throw Error(ErrorCode::conflict, "contact " + conversation.contact_id +
+                                           " opted out: it receives no campaign or outreach message (answers inside "
+                                           "a conversation it opened within 24 hours still go out)",
+                  {{"reason", "opted_out"}});
+  }
 
   store::Message m = store::new_message(conversation, "out", "queued", now);
   if (!out.message_id.empty()) m.id = out.message_id;
@@ -152,7 +178,9 @@ EnqueuedMessage Outbox::enqueue(store::Connection& c, const store::Conversation&
   row.profile_id = m.profile_id;
   row.conversation_id = m.conversation_id;
   row.message_id = m.id;
-  row.next_attempt_at = now;
+  row.next_attempt_at = out.not_before ? std::max(now, *out.not_before) : now;
+  row.kind = kind;
+  if (!out.campaign_id.empty()) row.campaign_id = out.campaign_id;
   // The channel dedupes on this key: a row re-sent after a crash is sent once.
   row.idempotency_key = row.id;
   row.created_at = now;
@@ -163,7 +191,14 @@ EnqueuedMessage Outbox::enqueue(store::Connection& c, const store::Conversation&
   // Waking before this job commits is safe: the sender's claim is a later
   // write job, so it returns only once this one is committed (or fails with it).
   wake(m.profile_id);
-  return {m.id, row.id, conversation.id, conversation.contact_id, m.workspace_id};
+  return {m.id, row.id, conversation.id, conversation.contact_id, m.workspace_id, kind};
+}
+
+std::vector<std::string> Outbox::withdraw_campaign(store::Connection& c, const std::string& campaign_id) {
+  std::vector<std::string> ids = store::outbox::withdraw_pending(c, campaign_id);
+  // Never handed to a channel: the queued messages go with their rows.
+  for (const std::string& id : ids) c.execute("DELETE FROM messages WHERE id = ? AND status = 'queued'", {id});
+  return ids;
 }
 
 EnqueuedMessage Outbox::enqueue(const OutgoingMessage& message) {
@@ -173,8 +208,8 @@ EnqueuedMessage Outbox::enqueue(const OutgoingMessage& message) {
 // ---- Lifecycle -------------------------------------------------------------------
 
 int64_t Outbox::recover() {
-  const int64_t recovered = db_.write([](store::Connection& c) {
-    const int64_t now = now_ms();
+  const int64_t recovered = db_.write([this](store::Connection& c) {
+    const int64_t now = this->now();
     // Receipts nobody claimed within a day will not be claimed any more.
     store::messages::drop_receipts_before(c, now - 24 * 60 * 60 * 1000);
     return store::outbox::recover_sending(c, now);
@@ -233,7 +268,7 @@ void Outbox::schedule_wake(const std::string& profile_id, int64_t at) {
 
 std::string Outbox::next_profile(std::unique_lock<std::mutex>& lock) {
   while (!stopping_) {
-    const int64_t now = now_ms();
+    const int64_t now = this->now();
     std::optional<int64_t> earliest;
     for (auto& [profile_id, slot] : slots_) {
       if (!slot.due_at) continue;
@@ -277,7 +312,7 @@ void Outbox::sender_loop() {
       outcome = send_batch(profile_id);
     } catch (const std::exception& e) {
       spdlog::error("outbox: sending for profile {} failed: {}", profile_id, e.what());
-      outcome.next_due_at = now_ms() + options_.base_backoff.count();
+      outcome.next_due_at = now() + options_.base_backoff.count();
     }
     lock.lock();
     Slot& slot = slots_[profile_id];
@@ -291,22 +326,171 @@ void Outbox::sender_loop() {
   }
 }
 
+// ---- Sending rules ------------------------------------------------------------------
+
+std::shared_ptr<Outbox::Gate> Outbox::gate_for(const std::string& profile_id) {
+  std::shared_ptr<Gate> gate;
+  {
+    std::lock_guard lock(gates_mu_);
+    auto& slot = gates_[profile_id];
+    if (!slot) slot = std::make_shared<Gate>();
+    gate = slot;
+  }
+  std::lock_guard lock(gate->mu);
+  if (gate->gate) return gate;
+  // First use: the stored rules, the workspace's zone, today's counts.
+  db_.read([&](store::Connection& c) {
+    auto profile = store::profiles::get(c, profile_id);
+    if (!profile) throw Error(ErrorCode::not_found, "profile " + profile_id + " not found");
+    auto ws = c.query_one("SELECT timezone FROM workspaces WHERE id = ?", {profile->workspace_id});
+    std::string tz = ws ? ws->text("timezone") : "UTC";
+    std::optional<LocalTime> zone;
+    try {
+      zone.emplace(tz);
+    } catch (const std::exception&) {
+      spdlog::warn("outbox: workspace {} has an unknown time zone '{}'; its sending rules use UTC",
+                   profile->workspace_id, tz);
+      zone.emplace("UTC");
+    }
+    SendingRules rules;
+    std::optional<int64_t> warmup_started_at;
+    auto row = c.query_one(
+        "SELECT rules_json, warmup_started_at, breaker_state, breaker_until, breaker_reason "
+        "FROM profile_sending_rules WHERE profile_id = ?",
+        {profile_id});
+    if (row) {
+      try {
+        rules = parse_sending_rules(nlohmann::json::parse(row->text("rules_json")));
+      } catch (const std::exception& e) {
+        spdlog::error("outbox: the stored sending rules of profile {} are unusable ({}); sending without rules",
+                      profile_id, e.what());
+      }
+      warmup_started_at = row->optional_integer("warmup_started_at");
+    }
+    gate->workspace_id = profile->workspace_id;
+    gate->gate.emplace(rules, *zone, warmup_started_at);
+    const int64_t t = now();
+    const int64_t day = zone->day_start(t);
+    for (const char* kind : {"reply", "cold"})
+      gate->gate->seed_today(kind, day, store::outbox::count_sent_since(c, profile_id, kind, day));
+    if (row && row->text("breaker_state") == "open" && row->optional_integer("breaker_until"))
+      gate->gate->restore_breaker(*row->optional_integer("breaker_until"),
+                                  row->optional_text("breaker_reason").value_or(""));
+  });
+  return gate;
+}
+
+void Outbox::persist_breaker(const std::string& profile_id, RuleGate& gate) {
+  const bool open = gate.breaker_until().has_value();
+  const auto until = gate.breaker_until();
+  const std::string reason = gate.breaker_reason();
+  try {
+    db_.write([&](store::Connection& c) {
+      c.execute(
+          "UPDATE profile_sending_rules SET breaker_state = ?, breaker_until = ?, breaker_reason = ?, updated_at = ? "
+          "WHERE profile_id = ?",
+          {open ? "open" : "closed", until, open ? std::optional<std::string>(reason) : std::nullopt, now(),
+           profile_id});
+    });
+  } catch (const std::exception& e) {
+    spdlog::warn("outbox: could not store the circuit breaker of profile {}: {}", profile_id, e.what());
+  }
+}
+
+nlohmann::json Outbox::sending_rules(const std::string& profile_id) {
+  auto gate = gate_for(profile_id);
+  std::lock_guard lock(gate->mu);
+  return {{"profile_id", profile_id}, {"rules", to_json(gate->gate->rules())}, {"state", gate->gate->state(now())}};
+}
+
+nlohmann::json Outbox::set_sending_rules(const std::string& profile_id, const nlohmann::json& json) {
+  SendingRules rules = parse_sending_rules(json);
+  auto gate = gate_for(profile_id);
+  const int64_t t = now();
+  std::optional<int64_t> warmup_started_at = db_.write([&](store::Connection& c) {
+    auto profile = store::profiles::get(c, profile_id);
+    if (!profile) throw Error(ErrorCode::not_found, "profile " + profile_id + " not found");
+    auto row = c.query_one("SELECT warmup_started_at FROM profile_sending_rules WHERE profile_id = ?", {profile_id});
+    std::optional<int64_t> started = row ? row->optional_integer("warmup_started_at") : std::nullopt;
+    if (rules.enabled && rules.warmup.enabled && !started) started = t;
+    const std::string text = to_json(rules).dump();
+    if (row) {
+      c.execute("UPDATE profile_sending_rules SET rules_json = ?, warmup_started_at = ?, updated_at = ? "
+                "WHERE profile_id = ?",
+                {text, started, t, profile_id});
+    } else {
+      c.execute("INSERT INTO profile_sending_rules (profile_id, organization_id, workspace_id, rules_json, "
+                "warmup_started_at, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                {profile_id, profile->organization_id, profile->workspace_id, text, started, t, t});
+    }
+    return started;
+  });
+  {
+    std::lock_guard lock(gate->mu);
+    gate->gate->set_rules(rules, warmup_started_at);
+  }
+  wake(profile_id);  // looser rules may let rows go now
+  return sending_rules(profile_id);
+}
+
+std::vector<std::pair<std::string, nlohmann::json>> Outbox::rule_states() {
+  std::vector<std::pair<std::string, std::shared_ptr<Gate>>> gates;
+  {
+    std::lock_guard lock(gates_mu_);
+    for (const auto& [id, gate] : gates_) gates.emplace_back(id, gate);
+  }
+  std::vector<std::pair<std::string, nlohmann::json>> out;
+  const int64_t t = now();
+  for (auto& [id, gate] : gates) {
+    std::lock_guard lock(gate->mu);
+    if (gate->gate) out.emplace_back(id, gate->gate->state(t));
+  }
+  return out;
+}
+
+// ---- One batch -------------------------------------------------------------------------
+
 Outbox::BatchOutcome Outbox::send_batch(const std::string& profile_id) {
+  std::shared_ptr<Gate> gate = gate_for(profile_id);
+  const auto kinds = {std::string("reply"), std::string("cold")};
+
   // 1. Claim: one write job marks the batch sending and gathers what the
-  //    sends need. A row whose message or contact vanished fails here.
+  //    sends need, as many rows of each kind as the rules allow now. A row
+  //    whose message or contact vanished, or a cold row whose contact
+  //    opted out since it was queued, fails here without reaching the channel.
   std::vector<StatusChange> early_failures;
   std::vector<Claimed> batch = db_.write([&](store::Connection& c) {
     early_failures.clear();
-    const int64_t now = now_ms();
+    const int64_t t = now();
+    std::vector<store::OutboxRow> rows;
+    for (const std::string& kind : kinds) {
+      int64_t want = options_.batch_size - static_cast<int64_t>(rows.size());
+      if (want <= 0) break;
+      {
+        std::lock_guard lock(gate->mu);
+        want = gate->gate->allow(kind, t, want).count;
+      }
+      if (want <= 0) continue;
+      for (store::OutboxRow& row : store::outbox::claim_due(c, profile_id, kind, t, want)) rows.push_back(std::move(row));
+    }
+    std::sort(rows.begin(), rows.end(), [](const auto& a, const auto& b) { return a.seq < b.seq; });
     std::vector<Claimed> claimed;
-    for (store::OutboxRow& row : store::outbox::claim_due(c, profile_id, now, options_.batch_size)) {
+    for (store::OutboxRow& row : rows) {
       auto found = store::messages::find_with_phone(c, row.workspace_id, row.message_id);
+      std::optional<std::string> error;
       if (!found) {
-        const std::string error = "the message or its recipient no longer exists";
-        store::outbox::mark_failed(c, row.id, row.attempts, error, now);
+        error = "the message or its recipient no longer exists";
+      } else if (row.kind == "cold") {
+        auto opted = c.query_one("SELECT opted_out FROM contacts WHERE id = ? AND workspace_id = ?",
+                                 {found->first.contact_id, row.workspace_id});
+        if (opted && opted->integer("opted_out") != 0)
+          error = "opted out: the contact asked to receive no more campaign or outreach messages";
+      }
+      if (error) {
+        store::outbox::mark_failed(c, row.id, row.attempts, *error, t);
         if (auto message = store::messages::find(c, row.workspace_id, row.message_id)) {
-          store::messages::set_status(c, message->id, "failed", error, now);
-          early_failures.push_back({*message, "failed", error});
+          store::messages::set_status(c, message->id, "failed", *error, t);
+          early_failures.push_back({*message, "failed", *error});
         }
         continue;
       }
@@ -314,26 +498,21 @@ Outbox::BatchOutcome Outbox::send_batch(const std::string& profile_id) {
     }
     return claimed;
   });
-  for (const StatusChange& change : early_failures) bus_.publish(status_event(change));
-  const bool full_batch = static_cast<int64_t>(batch.size() + early_failures.size()) >= options_.batch_size;
-  if (batch.empty()) {
-    BatchOutcome none;
-    none.more = full_batch;
-    none.next_due_at = db_.read([&](store::Connection& c) {
-      return store::outbox::next_due_after(c, profile_id, now_ms());
-    });
-    return none;
-  }
+  for (const StatusChange& change : early_failures) publish_status_change(bus_, change.message, change.status, change.error);
 
-  // 2. Send, in order. No lock is held: a channel may take its time.
+  // 2. Send, in order. No database lock is held: a channel may take its time.
   std::vector<Outcome> outcomes(batch.size());
-  std::shared_ptr<plugins::ChannelInstance> session = sessions_.find(profile_id);
-  bool halted = false;  // a transient failure or shutdown: leave the rest unsent
+  std::shared_ptr<plugins::ChannelInstance> session = batch.empty() ? nullptr : sessions_.find(profile_id);
+  bool halted = false;       // a transient failure or shutdown: leave the rest unsent
+  bool cold_halted = false;  // the breaker opened: leave the remaining cold rows unsent
+  bool breaker_changed = false;
   for (size_t i = 0; i < batch.size() && !halted; ++i) {
     {
       std::lock_guard lock(mu_);
       if (stopping_) break;
     }
+    const bool cold = batch[i].row.kind == "cold";
+    if (cold && cold_halted) continue;
     Outcome& outcome = outcomes[i];
     if (!session) {
       // Nothing reaches a channel, so every row takes the attempt: they all
@@ -359,6 +538,38 @@ Outbox::BatchOutcome Outbox::send_batch(const std::string& profile_id) {
       outcome.kind = Outcome::Kind::failed;
       outcome.error = e.what();
     }
+    const int64_t t = now();
+    std::lock_guard lock(gate->mu);
+    gate->gate->sent(batch[i].row.kind, t);
+    if (!cold) continue;
+    const bool was_open = gate->gate->breaker_until().has_value();
+    if (gate->gate->cold_outcome(outcome.kind == Outcome::Kind::sent, t)) {
+      cold_halted = true;
+      breaker_changed = true;
+      spdlog::warn("outbox: cold sending of profile {} paused until {}: {}", profile_id,
+                   gate->gate->breaker_until().value_or(0), gate->gate->breaker_reason());
+    } else if (was_open && !gate->gate->breaker_until()) {
+      breaker_changed = true;  // the probe after the cool-down went through
+      spdlog::info("outbox: cold sending of profile {} resumed", profile_id);
+    }
+  }
+  if (breaker_changed) {
+    std::optional<int64_t> until;
+    std::string reason;
+    {
+      std::lock_guard lock(gate->mu);
+      persist_breaker(profile_id, *gate->gate);
+      until = gate->gate->breaker_until();
+      reason = gate->gate->breaker_reason();
+    }
+    Event e;
+    e.type = "sending.breaker";
+    e.workspace_id = gate->workspace_id;
+    e.profile_id = profile_id;
+    e.at_ms = now();
+    e.data = {{"profile_id", profile_id}, {"state", until ? "open" : "closed"},
+              {"until", until ? nlohmann::json(*until) : nlohmann::json(nullptr)}, {"reason", reason}};
+    bus_.publish(e);
   }
 
   // 3. Record every outcome in one write job. Should that fail, the rows
@@ -367,7 +578,7 @@ Outbox::BatchOutcome Outbox::send_batch(const std::string& profile_id) {
   std::vector<StatusChange> changes;
   auto record = [&](store::Connection& c) {
     changes.clear();
-    const int64_t now = now_ms();
+    const int64_t t = now();
     std::optional<int64_t> retry_at;  // when the unsent rows of a halted batch are due
     for (size_t i = 0; i < batch.size(); ++i) {
       const Claimed& item = batch[i];
@@ -376,15 +587,15 @@ Outbox::BatchOutcome Outbox::send_batch(const std::string& profile_id) {
       const int64_t attempts = item.row.attempts + 1;
       switch (outcome.kind) {
         case Outcome::Kind::sent: {
-          store::messages::mark_sent(c, message.id, outcome.external_id, now);
-          store::outbox::mark_sent(c, item.row.id, attempts, now);
+          store::messages::mark_sent(c, message.id, outcome.external_id, t);
+          store::outbox::mark_sent(c, item.row.id, attempts, t);
           message.external_id = outcome.external_id;
           message.status = "sent";
           changes.push_back({message, "sent", std::nullopt});
           // Receipts the channel reported before we knew the external id.
           for (const store::Receipt& receipt : store::messages::take_receipts(c, profile_id, outcome.external_id)) {
             if (!status_advances(message.status, receipt.status)) continue;
-            store::messages::set_status(c, message.id, receipt.status, receipt.error, now);
+            store::messages::set_status(c, message.id, receipt.status, receipt.error, t);
             message.status = receipt.status;
             changes.push_back({message, receipt.status, receipt.error});
           }
@@ -394,45 +605,66 @@ Outbox::BatchOutcome Outbox::send_batch(const std::string& profile_id) {
           if (attempts >= options_.max_attempts) {
             const std::string error =
                 "gave up after " + std::to_string(attempts) + " attempts: " + outcome.error;
-            store::outbox::mark_failed(c, item.row.id, attempts, error, now);
-            store::messages::set_status(c, message.id, "failed", error, now);
+            store::outbox::mark_failed(c, item.row.id, attempts, error, t);
+            store::messages::set_status(c, message.id, "failed", error, t);
             changes.push_back({message, "failed", error});
           } else {
-            const int64_t at = now + retry_delay(options_, attempts).count();
+            const int64_t at = t + retry_delay(options_, attempts).count();
             retry_at = retry_at ? std::min(*retry_at, at) : at;
-            store::outbox::reschedule(c, item.row.id, attempts, at, outcome.error, now);
+            store::outbox::reschedule(c, item.row.id, attempts, at, outcome.error, t);
           }
           break;
         }
         case Outcome::Kind::failed:
-          store::outbox::mark_failed(c, item.row.id, attempts, outcome.error, now);
-          store::messages::set_status(c, message.id, "failed", outcome.error, now);
+          store::outbox::mark_failed(c, item.row.id, attempts, outcome.error, t);
+          store::messages::set_status(c, message.id, "failed", outcome.error, t);
           changes.push_back({message, "failed", outcome.error});
           break;
         case Outcome::Kind::unsent:
           // Not attempted: no attempt is counted. After a transient failure
-          // they wait as long as the failed row; after a shutdown, not at all.
-          store::outbox::reschedule(c, item.row.id, item.row.attempts, retry_at.value_or(now), std::nullopt, now);
+          // they wait as long as the failed row; after a shutdown or the
+          // breaker opening, not at all (the rules hold them back).
+          store::outbox::reschedule(c, item.row.id, item.row.attempts, retry_at.value_or(t), std::nullopt, t);
           break;
       }
     }
   };
-  for (int attempt = 1;; ++attempt) {
-    try {
-      db_.write(record);
-      break;
-    } catch (const std::exception& e) {
-      if (attempt == kRecordAttempts) throw;
-      spdlog::warn("outbox: recording sends for profile {} failed ({}); trying again", profile_id, e.what());
-      std::this_thread::sleep_for(std::chrono::milliseconds(100 * attempt));
+  if (!batch.empty()) {
+    for (int attempt = 1;; ++attempt) {
+      try {
+        db_.write(record);
+        break;
+      } catch (const std::exception& e) {
+        if (attempt == kRecordAttempts) throw;
+        spdlog::warn("outbox: recording sends for profile {} failed ({}); trying again", profile_id, e.what());
+        std::this_thread::sleep_for(std::chrono::milliseconds(100 * attempt));
+      }
     }
   }
-  for (const StatusChange& change : changes) bus_.publish(status_event(change));
+  for (const StatusChange& change : changes) publish_status_change(bus_, change.message, change.status, change.error);
 
+  // 4. What next: more now, or a time to look again — the earliest retry,
+  //    or when the rules let a kind with due rows go again.
   BatchOutcome result;
-  result.more = full_batch && !halted;
-  result.next_due_at =
-      db_.read([&](store::Connection& c) { return store::outbox::next_due_after(c, profile_id, now_ms()); });
+  const int64_t t = now();
+  result.next_due_at = db_.read([&](store::Connection& c) {
+    std::optional<int64_t> next = store::outbox::next_due_after(c, profile_id, t);
+    if (halted) return next;
+    for (const std::string& kind : kinds) {
+      if (!store::outbox::has_due(c, profile_id, kind, t)) continue;
+      Allowance a;
+      {
+        std::lock_guard lock(gate->mu);
+        a = gate->gate->allow(kind, t, 1);
+      }
+      if (a.count > 0) {
+        result.more = true;
+      } else if (a.next_at) {
+        next = next ? std::min(*next, *a.next_at) : *a.next_at;
+      }
+    }
+    return next;
+  });
   return result;
 }
 

@@ -28,7 +28,9 @@
 // order. `mu_` guards the scheduling state below it (slots_, ready_,
 // stopping_); rows live in the database only.
 #include "core/event_bus.hpp"
+#include "core/ids.hpp"
 #include "messaging/channel_sessions.hpp"
+#include "messaging/sending_rules.hpp"
 #include "store/database.hpp"
 #include "store/conversation_repository.hpp"
 #include "store/contact_repository.hpp"
@@ -40,11 +42,14 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <mutex>
+#include <memory>
 #include <optional>
 #include <string>
 #include <thread>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 namespace sb::messaging {
@@ -55,6 +60,9 @@ struct OutboxOptions {
   std::chrono::milliseconds base_backoff{1000};         // first retry after ~this
   std::chrono::milliseconds max_backoff{5 * 60 * 1000};  // retries never wait longer
   unsigned sender_threads = 2;
+  // The time the outbox goes by (epoch ms): due times, budgets, quiet hours.
+  // Tests pass a movable clock and call wake() after moving it.
+  std::function<int64_t()> clock;  // empty: core/ids.hpp now_ms()
 };
 
 // One outbound message. `profile_id` is required; the recipient is
@@ -70,6 +78,13 @@ struct OutgoingMessage {
   std::string text;
   nlohmann::json payload = nlohmann::json::object();  // type-specific fields, sent along
   std::string message_id;  // the id to store the message under; empty: a new one
+  // "reply" (inside a conversation the contact wrote to in the last 24
+  // hours) or "cold" (outreach: campaigns, first messages); they have
+  // separate budgets in the sending rules. Empty: decided from the
+  // conversation. A cold message to an opted-out contact is refused.
+  std::string kind;
+  std::string campaign_id;         // set by campaigns: cancel withdraws what is still queued
+  std::optional<int64_t> not_before;  // epoch ms: not sent before this (campaign pacing)
 };
 
 struct EnqueuedMessage {
@@ -78,6 +93,7 @@ struct EnqueuedMessage {
   std::string conversation_id;
   std::string contact_id;
   std::string workspace_id;
+  std::string kind;  // "reply" or "cold", as decided
 };
 
 // The delay before retry number `attempts` (1-based): base * 2^(attempts-1),
@@ -104,6 +120,12 @@ class Outbox {
   // The same in a write job of its own; returns after commit.
   EnqueuedMessage enqueue(const OutgoingMessage& message);
 
+  // Inside the caller's write job: removes the rows of `campaign_id` that
+  // are still pending (never handed to the channel) together with their
+  // queued messages, and returns those messages' ids. Rows being sent
+  // finish as usual.
+  std::vector<std::string> withdraw_campaign(store::Connection& c, const std::string& campaign_id);
+
   // Rows a dead process left in `sending` go back to pending (call before
   // start()). Returns how many.
   int64_t recover();
@@ -116,6 +138,17 @@ class Outbox {
 
   // Asks the sender to look at `profile_id` soon.
   void wake(const std::string& profile_id);
+
+  // A profile's sending rules and their live state:
+  // {"profile_id", "rules": {...}, "state": {...}} (docs/api.md "Sending
+  // rules"). Throws sb::Error(not_found) for an unknown profile.
+  nlohmann::json sending_rules(const std::string& profile_id);
+  // Validates and stores `rules` (sb::Error(invalid_argument) naming the
+  // field), applies them at once and answers as sending_rules(). Turning the
+  // warm-up on starts the ramp now unless it had started before.
+  nlohmann::json set_sending_rules(const std::string& profile_id, const nlohmann::json& rules);
+  // The live state of every profile whose rules are loaded, for metrics.
+  std::vector<std::pair<std::string, nlohmann::json>> rule_states();
 
   const OutboxOptions& options() const { return options_; }
 
@@ -136,6 +169,17 @@ class Outbox {
   std::string next_profile(std::unique_lock<std::mutex>& lock);
   BatchOutcome send_batch(const std::string& profile_id);
   void schedule_wake(const std::string& profile_id, int64_t at);
+  int64_t now() const { return options_.clock ? options_.clock() : now_ms(); }
+
+  // One profile's rules. `mu` guards `gate`: the sender thread working on
+  // the profile and API readers both take it.
+  struct Gate {
+    std::mutex mu;
+    std::optional<RuleGate> gate;
+    std::string workspace_id;
+  };
+  std::shared_ptr<Gate> gate_for(const std::string& profile_id);
+  void persist_breaker(const std::string& profile_id, RuleGate& gate);
 
   store::Database& db_;
   ChannelSessions& sessions_;
@@ -149,6 +193,9 @@ class Outbox {
   bool stopping_ = false;
   bool started_ = false;
   std::vector<std::thread> threads_;
+
+  std::mutex gates_mu_;  // guards gates_ (the map, not the gates)
+  std::unordered_map<std::string, std::shared_ptr<Gate>> gates_;
 };
 
 }  // namespace sb::messaging

@@ -6,7 +6,7 @@ namespace {
 
 constexpr const char* kColumns =
     "id, organization_id, workspace_id, profile_id, conversation_id, message_id, seq, state, attempts, "
-    "next_attempt_at, claimed_at, last_error, idempotency_key, created_at, updated_at";
+    "next_attempt_at, claimed_at, last_error, idempotency_key, kind, campaign_id, created_at, updated_at";
 
 OutboxRow from_row(const Row& r) {
   OutboxRow o;
@@ -23,6 +23,8 @@ OutboxRow from_row(const Row& r) {
   o.claimed_at = r.optional_integer("claimed_at");
   o.last_error = r.optional_text("last_error");
   o.idempotency_key = r.text("idempotency_key");
+  o.kind = r.text("kind");
+  o.campaign_id = r.optional_text("campaign_id");
   o.created_at = r.integer("created_at");
   o.updated_at = r.integer("updated_at");
   return o;
@@ -36,10 +38,10 @@ int64_t insert(Connection& c, const OutboxRow& row) {
   // seq is the row's integer key: the database assigns the next one.
   c.execute(
       "INSERT INTO outbox (id, organization_id, workspace_id, profile_id, conversation_id, message_id, state, "
-      "attempts, next_attempt_at, claimed_at, last_error, idempotency_key, created_at, updated_at) "
-      "VALUES (?, ?, ?, ?, ?, ?, 'pending', 0, ?, NULL, NULL, ?, ?, ?)",
+      "attempts, next_attempt_at, claimed_at, last_error, idempotency_key, kind, campaign_id, created_at, updated_at) "
+      "VALUES (?, ?, ?, ?, ?, ?, 'pending', 0, ?, NULL, NULL, ?, ?, ?, ?, ?)",
       {row.id, row.organization_id, row.workspace_id, row.profile_id, row.conversation_id, row.message_id,
-       row.next_attempt_at, row.idempotency_key, row.created_at, row.updated_at});
+       row.next_attempt_at, row.idempotency_key, row.kind, row.campaign_id, row.created_at, row.updated_at});
   return c.last_insert_id();
 }
 
@@ -57,13 +59,14 @@ std::optional<OutboxRow> find_by_message(Connection& c, const std::string& messa
   return from_row(*row);
 }
 
-std::vector<OutboxRow> claim_due(Connection& c, const std::string& profile_id, int64_t now, int64_t limit) {
+std::vector<OutboxRow> claim_due(Connection& c, const std::string& profile_id, const std::string& kind, int64_t now,
+                                 int64_t limit) {
   // An earlier row of the same conversation that is in flight, or pending
   // but not yet due, holds the later ones back. Earlier rows that are due
   // sort first and are claimed in the same batch.
   static const std::string sql = std::string("SELECT ") + kColumns +
                                  " FROM outbox o WHERE o.profile_id = ? AND o.state = 'pending' "
-                                 "AND o.next_attempt_at <= ? "
+                                 "AND o.next_attempt_at <= ? AND o.kind = ? "
                                  // One probe per state, each an index range on
                                  // (conversation_id, state, seq): an OR of states
                                  // would walk every sent row of the conversation.
@@ -73,7 +76,7 @@ std::vector<OutboxRow> claim_due(Connection& c, const std::string& profile_id, i
                                  "AND p.state = 'pending' AND p.seq < o.seq AND p.next_attempt_at > ?) "
                                  "ORDER BY o.seq LIMIT ?";
   std::vector<OutboxRow> rows;
-  for (const Row& r : c.query(sql, {profile_id, now, now, limit})) rows.push_back(from_row(r));
+  for (const Row& r : c.query(sql, {profile_id, now, kind, now, limit})) rows.push_back(from_row(r));
   for (OutboxRow& row : rows) {
     c.execute("UPDATE outbox SET state = 'sending', claimed_at = ?, updated_at = ? WHERE id = ?",
               {now, now, row.id});
@@ -106,6 +109,30 @@ int64_t recover_sending(Connection& c, int64_t now) {
       "UPDATE outbox SET state = 'pending', next_attempt_at = ?, claimed_at = NULL, updated_at = ? "
       "WHERE state = 'sending'",
       {now, now});
+}
+
+bool has_due(Connection& c, const std::string& profile_id, const std::string& kind, int64_t now) {
+  return c
+      .query_one("SELECT 1 AS x FROM outbox WHERE profile_id = ? AND state = 'pending' AND kind = ? "
+                 "AND next_attempt_at <= ? LIMIT 1",
+                 {profile_id, kind, now})
+      .has_value();
+}
+
+int64_t count_sent_since(Connection& c, const std::string& profile_id, const std::string& kind, int64_t since) {
+  auto row = c.query_one(
+      "SELECT COUNT(*) AS n FROM outbox WHERE profile_id = ? AND kind = ? AND state = 'sent' AND updated_at >= ?",
+      {profile_id, kind, since});
+  return row ? row->integer("n") : 0;
+}
+
+std::vector<std::string> withdraw_pending(Connection& c, const std::string& campaign_id) {
+  std::vector<std::string> ids;
+  for (const Row& r :
+       c.query("SELECT message_id FROM outbox WHERE campaign_id = ? AND state = 'pending'", {campaign_id}))
+    ids.push_back(r.text("message_id"));
+  c.execute("DELETE FROM outbox WHERE campaign_id = ? AND state = 'pending'", {campaign_id});
+  return ids;
 }
 
 std::vector<std::string> profiles_with_pending(Connection& c) {

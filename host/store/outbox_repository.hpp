@@ -30,6 +30,8 @@ struct OutboxRow {
   std::optional<int64_t> claimed_at;
   std::optional<std::string> last_error;
   std::string idempotency_key;
+  std::string kind = "reply";  // reply | cold (messaging/sending_rules.hpp)
+  std::optional<std::string> campaign_id;
   int64_t created_at = 0;
   int64_t updated_at = 0;
 };
@@ -47,7 +49,16 @@ std::optional<OutboxRow> find_by_message(Connection& c, const std::string& messa
 // marks them sending (claimed_at = now). A row is not due while an earlier
 // row of its conversation is still being sent or waits for a retry, so a
 // conversation's messages go out in order.
-std::vector<OutboxRow> claim_due(Connection& c, const std::string& profile_id, int64_t now, int64_t limit);
+// Only rows of `kind` ("reply" or "cold").
+std::vector<OutboxRow> claim_due(Connection& c, const std::string& profile_id, const std::string& kind, int64_t now,
+                                 int64_t limit);
+// Whether `profile_id` has a pending row of `kind` due at `now`.
+bool has_due(Connection& c, const std::string& profile_id, const std::string& kind, int64_t now);
+// Rows of `kind` sent by `profile_id` at or after `since` (today's budget
+// after a restart).
+int64_t count_sent_since(Connection& c, const std::string& profile_id, const std::string& kind, int64_t since);
+// Deletes the pending rows of `campaign_id`; returns their message ids.
+std::vector<std::string> withdraw_pending(Connection& c, const std::string& campaign_id);
 
 void mark_sent(Connection& c, const std::string& id, int64_t attempts, int64_t now);
 void mark_failed(Connection& c, const std::string& id, int64_t attempts, const std::string& error, int64_t now);

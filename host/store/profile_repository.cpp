@@ -188,6 +188,7 @@ bool remove(Connection& c, const std::string& workspace_id, const std::string& i
   c.execute("DELETE FROM conversations WHERE workspace_id = ? AND profile_id = ?", {workspace_id, id});
   // The channel instance's durable state (instance id = profile id).
   plugin_state::erase_instance(c, profile->channel_plugin, id);
+  c.execute("DELETE FROM profile_sending_rules WHERE workspace_id = ? AND profile_id = ?", {workspace_id, id});
   return c.execute("DELETE FROM profiles WHERE workspace_id = ? AND id = ?", {workspace_id, id}) > 0;
 }
 

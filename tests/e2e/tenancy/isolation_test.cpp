@@ -113,6 +113,8 @@ std::map<std::string, Entry> isolation_table(const std::map<std::string, std::st
       {"POST " + W + "/profiles/:profile_id/disconnect", {Scope::tenant, true}},
       {"GET " + W + "/profiles/:profile_id/qr", {Scope::tenant}},
       {"GET " + W + "/profiles/:profile_id/status", {Scope::tenant}},
+      {"GET " + W + "/profiles/:profile_id/sending-rules", {Scope::tenant}},
+      {"PUT " + W + "/profiles/:profile_id/sending-rules", {Scope::tenant, true, {{"enabled", false}}}},
       {"GET /api/v1/sessions", {Scope::tenant}},
       {"POST /api/v1/sessions", {Scope::tenant, true, profile}},
       {"GET /api/v1/sessions/:profile_id", {Scope::tenant}},

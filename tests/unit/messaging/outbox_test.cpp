@@ -255,7 +255,7 @@ TEST_CASE("rows left in sending by a dead process are sent after a restart", "[m
     message_id = first.messaging->outbox().enqueue(text_to("p1", "+15552223333", "survives")).message_id;
     // The dead process had claimed it and never recorded the outcome.
     auto claimed = first.db->write(
-        [](sb::store::Connection& c) { return sb::store::outbox::claim_due(c, "p1", sb::now_ms(), 10); });
+        [](sb::store::Connection& c) { return sb::store::outbox::claim_due(c, "p1", "cold", sb::now_ms(), 10); });
     REQUIRE(claimed.size() == 1);
   }
   MessagingHost second(dir.path());
@@ -278,7 +278,7 @@ TEST_CASE("a send the channel took just before a crash is not sent twice on reco
 
   // The "dead" sender claimed the row and the channel sent it, but the
   // outcome was never recorded.
-  host.db->write([](sb::store::Connection& c) { return sb::store::outbox::claim_due(c, "p1", sb::now_ms(), 10); });
+  host.db->write([](sb::store::Connection& c) { return sb::store::outbox::claim_due(c, "p1", "cold", sb::now_ms(), 10); });
   auto session = messaging.sessions().find("p1");
   REQUIRE(session);
   const json first_send = session->send({{"message_id", queued.message_id},
