@@ -27,7 +27,8 @@ void ApiRooms::open(const Config& config, ServiceRooms& rooms) {
   keys = std::make_unique<tenancy::ApiKeys>(*rooms.db);
   dashboards = std::make_unique<tenancy::Dashboards>(*rooms.db, *keys, *secrets);
   events = std::make_unique<api::EventHub>(*rooms.bus);
-  notifier = std::make_unique<webhooks::DashboardNotifier>(*rooms.db, *rooms.bus, *dashboards);
+  webhooks = std::make_unique<webhooks::WebhookDispatcher>(*rooms.db, *rooms.bus, *dashboards, *secrets,
+                                                          webhooks::DispatcherOptions::from_environment());
   metrics = std::make_unique<api::Metrics>();
   metrics->attach(*rooms.bus);
   key_limiter = std::make_unique<tenancy::RateLimiter>(sec.key_rate, sec.key_burst);
@@ -38,12 +39,22 @@ void ApiRooms::open(const Config& config, ServiceRooms& rooms) {
                                       *access, *accounts, *keys, *dashboards, *secrets, *events, *metrics,
                                       *key_limiter, *user_limiter, *login_limiter, *login_throttle,
                                       std::chrono::milliseconds(sec.sse_heartbeat_ms)});
+  services->webhooks = webhooks.get();
   store::Database* db = rooms.db.get();
   metrics->add_gauge("switchboard_outbox_depth", "Outbound messages waiting to be sent (pending or sending)", [db] {
     return static_cast<double>(db->read([](store::Connection& c) {
       return c.query_one("SELECT COUNT(*) AS n FROM outbox WHERE state IN ('pending', 'sending')")->integer("n");
     }));
   });
+  metrics->add_gauge("switchboard_webhook_queue_depth", "Webhook deliveries waiting (pending, delivering or failed)",
+                     [db] { return static_cast<double>(db->read([](store::Connection& c) {
+                       return webhooks::repo::queue_depth(c);
+                     })); });
+  webhooks::WebhookDispatcher* dispatcher = webhooks.get();
+  metrics->add_counter_callback("switchboard_webhook_failed_attempts_total", "Webhook delivery attempts that failed",
+                                [dispatcher] { return static_cast<double>(dispatcher->stats().failed_attempts); });
+  metrics->add_counter_callback("switchboard_webhook_dead_total", "Webhook deliveries given up after every retry",
+                                [dispatcher] { return static_cast<double>(dispatcher->stats().dead); });
   messaging::Outbox* outbox = &rooms.messaging->outbox();
   metrics->add_gauge_series(
       "switchboard_sending_rule_state",
@@ -84,7 +95,7 @@ void ApiRooms::add_routes(api::HttpServer& http) {
 
 void ApiRooms::shutdown() {
   if (events) events->shutdown();
-  if (notifier) notifier->stop();
+  if (webhooks) webhooks->stop();
 }
 
 }  // namespace sb::app

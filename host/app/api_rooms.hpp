@@ -17,7 +17,7 @@
 #include "tenancy/crypto.hpp"
 #include "tenancy/dashboards.hpp"
 #include "tenancy/rate_limiter.hpp"
-#include "webhooks/dashboard_notifier.hpp"
+#include "webhooks/webhook_dispatcher.hpp"
 
 #include <memory>
 
@@ -34,7 +34,7 @@ struct ApiRooms {
   std::unique_ptr<api::Metrics> metrics;
   std::unique_ptr<tenancy::RateLimiter> key_limiter, user_limiter, login_limiter;
   std::unique_ptr<tenancy::LoginThrottle> login_throttle;
-  std::unique_ptr<webhooks::DashboardNotifier> notifier;
+  std::unique_ptr<webhooks::WebhookDispatcher> webhooks;  // subscriptions and dashboards
   std::unique_ptr<api::ApiServices> services;
   std::unique_ptr<api::ApiRoutes> routes;
 

@@ -108,7 +108,7 @@ TEST_CASE("a dashboard gets its agency's events signed with its webhook secret, 
   for (const auto& d : got) {
     INFO(d.body);
     CHECK(d.signature == expected_signature(secret, d));
-    CHECK(d.id.rfind("evt_", 0) == 0);
+    CHECK(d.id.rfind("msg_", 0) == 0);  // the delivery's webhook-id (host/webhooks)
     CHECK(std::abs(std::stoll(d.timestamp) - std::time(nullptr)) < 60);
     const json body = json::parse(d.body);
     CHECK(body["agencyId"] == "acme");
