@@ -493,7 +493,7 @@ TEST_CASE("cloud: statuses move a sent message to delivered and read, never back
   CHECK(res->status == 200);
 }
 
-TEST_CASE("cloud: transient Graph errors are retried by the outbox; permanent ones fail with the Graph reason",
+TEST_CASE("cloud: transient Graph errors are retried by the outbox, and permanent ones fail with the Graph reason",
           "[cloud]") {
   CloudHost h;
   using F = FakeGraphApi::Failure;

@@ -144,7 +144,7 @@ TEST_CASE("cloud plugin: the table of remembered sends is bounded", "[cloud]") {
   CHECK(f.state.size() <= 4);
 }
 
-TEST_CASE("cloud plugin: mark_read and media.upload through call; groups and 1.0 plugins are not supported", "[cloud]") {
+TEST_CASE("cloud plugin: mark_read and media.upload through call, and groups and 1.0 plugins are not supported", "[cloud]") {
   Fixture f;
   auto ch = f.channel();
   CHECK(ch->call("mark_read", {{"external_id", "wamid.IN9"}}).is_object());
@@ -180,7 +180,7 @@ TEST_CASE("cloud plugin: mark_read and media.upload through call; groups and 1.0
   CHECK_THROWS_AS(ch->call("media.upload", {{"blob", "blob:" + std::string(64, 'a')}}), sb::plugins::PluginError);
 }
 
-TEST_CASE("cloud plugin: several messages of one POST are each emitted; a host that refuses for now gets Meta a 503",
+TEST_CASE("cloud plugin: several messages of one POST are each emitted, and a host that refuses for now gets Meta a 503",
           "[cloud]") {
   Fixture f;
   auto ch = f.channel("cloud-w");
@@ -203,7 +203,7 @@ TEST_CASE("cloud plugin: several messages of one POST are each emitted; a host t
   CHECK(f.webhook("cloud-w", body).status == 200);  // retrying would not help
 }
 
-TEST_CASE("blob store: content-addressed, durable files per workspace; no workspace reads another's", "[cloud][blobs]") {
+TEST_CASE("blob store: content-addressed, durable files per workspace, and no workspace reads another's", "[cloud][blobs]") {
   TempDir dir("sb-blobs");
   sb::store::BlobStore blobs(dir.path());
   const std::string bytes("\0\1binary\xff", 9);
