@@ -34,6 +34,9 @@ struct ApiRequest {
   std::multimap<std::string, std::string> query;
   std::map<std::string, std::string> headers;      // lower-case names
   std::string body;
+  // multipart/form-data: each part's content by its field name (httplib
+  // parses such a body into parts; `body` is then empty).
+  std::multimap<std::string, std::string> form_parts;
   std::string request_id;
   std::string remote_addr;
   std::string route;  // the pattern that matched, e.g. "/api/v1/workspaces/:workspace_id"

@@ -1,14 +1,20 @@
 // Contacts of a workspace (/api/v1/workspaces/:workspace_id/contacts):
-// search, create, read, edit, delete, and their tags as a set.
+// search, create, read, edit, delete, their tags as a set, opt-out and
+// opt-in, and CSV import and export (messaging/contacts_csv.hpp).
 //
 // Every change is published on the bus once committed: contact.created,
 // contact.updated, contact.deleted, and contact.tagged for each tag a
 // contact gains here, so that flows with an event trigger on a tag run for
-// tags people add just as for tags flows add.
+// tags people add just as for tags flows add. An import publishes one
+// contact.imported summary, plus contact.created / contact.updated per
+// contact when it changed at most kMaxTouchedKept (1000) contacts.
 #include "api/api_context.hpp"
 
 #include "core/error.hpp"
 #include "core/ids.hpp"
+#include "core/text.hpp"
+#include "messaging/contacts_csv.hpp"
+#include "messaging/contacts_tag_query.hpp"
 #include "messaging/phone.hpp"
 #include "store/contact_repository.hpp"
 #include "store/conversation_repository.hpp"
@@ -21,10 +27,11 @@ namespace {
 using nlohmann::json;
 using tenancy::Permission;
 
-constexpr size_t kMaxTags = 50;
-constexpr size_t kMaxTagLength = 100;
-constexpr size_t kMaxMetadataBytes = 16 * 1024;
-constexpr size_t kMaxNameLength = 200;
+constexpr size_t kMaxTags = messaging::kMaxContactTags;
+constexpr size_t kMaxTagLength = messaging::kMaxContactTagLength;
+constexpr size_t kMaxMetadataBytes = messaging::kMaxContactMetadataBytes;
+constexpr size_t kMaxNameLength = messaging::kMaxContactNameLength;
+constexpr int64_t kExportPage = 1000;
 
 Error bad(const char* field, const std::string& message) {
   return Error(ErrorCode::invalid_argument, message, {{"field", field}});
@@ -34,35 +41,46 @@ Error contact_not_found(const std::string& id) {
   return Error(ErrorCode::not_found, "contact " + id + " not found in this workspace", {{"field", "contact_id"}});
 }
 
-// ?phone= is a prefix of E.164 numbers. phone.hpp knows only whole numbers
-// (8 to 15 digits), so the prefix is padded with zeros to a whole number's
-// length, normalized by the same rules as stored phones (which separators,
-// where "+" may be), and the padding cut off again. A missing "+" is added:
-// an unencoded "+" in a query string arrives as a space.
+// ?phone= is a prefix of E.164 numbers: "+" (added when missing: an
+// unencoded "+" in a query string arrives as a space) and 1 to 15 digits,
+// separators dropped.
 std::string phone_prefix(const std::string& typed) {
   const Error invalid =
       bad("phone", "\"phone\" must be the start of a phone number in E.164 form, such as +4930 (got \"" +
                        typed.substr(0, 40) + "\")");
-  const auto digits =
-      static_cast<size_t>(std::count_if(typed.begin(), typed.end(), [](char c) { return c >= '0' && c <= '9'; }));
-  if (digits == 0) throw invalid;
-  const auto first = typed.find_first_not_of(" \t-()");
-  std::string whole = (first != std::string::npos && typed[first] == '+') ? typed : "+" + typed;
-  const size_t padding = digits < 8 ? 8 - digits : 0;
-  whole.append(padding, '0');
-  const auto normalized = messaging::try_normalize_phone(whole);
-  if (!normalized) throw invalid;
-  return normalized->substr(0, normalized->size() - padding);
+  std::string out = "+";
+  bool plus_seen = false;
+  for (char c : typed) {
+    if (c >= '0' && c <= '9') {
+      out.push_back(c);
+    } else if (c == '+' && !plus_seen && out.size() == 1) {
+      plus_seen = true;
+    } else if (c != ' ' && c != '-' && c != '(' && c != ')' && c != '.' && c != '\t') {
+      throw invalid;
+    }
+  }
+  if (out.size() < 2 || out.size() > 16) throw invalid;
+  return out;
 }
 
-// The phone of a new contact in E.164, or invalid_argument naming "phone".
+// "default_region": an ISO 3166 region ("US", "DE") in which phones written
+// without "+" are read; none: such phones are refused.
+std::string region_value(const std::string& typed, const char* field) {
+  std::string region;
+  for (char c : typed) region.push_back(static_cast<char>(std::toupper(static_cast<unsigned char>(c))));
+  if (!messaging::is_phone_region(region))
+    throw bad(field, std::string("\"") + field + "\" must be an ISO 3166 region code such as US or DE (got \"" +
+                         typed.substr(0, 10) + "\")");
+  return region;
+}
+
+// The phone of a new contact in E.164 (a valid number: see phone.hpp), or
+// invalid_argument naming "phone" and why.
 std::string contact_phone(const json& body) {
-  const std::string typed = required_string(body, "phone", 40);
-  try {
-    return messaging::normalize_phone(typed, "phone");
-  } catch (const Error& e) {
-    throw Error(e.code(), e.what(), {{"field", "phone"}});
-  }
+  const std::string typed = required_string(body, "phone", 64);
+  std::string region;
+  if (auto r = optional_string(body, "default_region", 10)) region = region_value(*r, "default_region");
+  return messaging::validate_phone(typed, "phone", region);
 }
 
 std::optional<bool> bool_query(const Call& call, const char* name) {
@@ -82,23 +100,10 @@ std::optional<std::string> text_query(const Call& call, const char* name, size_t
   return text;
 }
 
-// A basic shape check (one "@", a dot in the domain, no spaces): whether
-// the mailbox exists is not ours to know.
-bool plausible_email(const std::string& email) {
-  const auto at = email.find('@');
-  if (at == std::string::npos || at == 0 || at > 64 || email.find('@', at + 1) != std::string::npos) return false;
-  const std::string domain = email.substr(at + 1);
-  const auto dot = domain.find('.');
-  if (dot == std::string::npos || dot == 0 || domain.back() == '.' || domain.find("..") != std::string::npos)
-    return false;
-  return std::none_of(email.begin(), email.end(),
-                      [](char c) { return static_cast<unsigned char>(c) <= ' ' || c == 0x7f; });
-}
-
 // "email": a string, or null (no email).
 std::optional<std::string> email_field(const json& body) {
-  auto email = optional_string(body, "email", 254);
-  if (email && !plausible_email(*email))
+  auto email = optional_string(body, "email", messaging::kMaxContactEmailLength);
+  if (email && !messaging::plausible_email(*email))
     throw bad("email", "\"email\" must be an email address such as ana@example.com");
   return email;
 }
@@ -196,20 +201,54 @@ void register_contact_routes(ApiRoutes& routes) {
 
   routes.get(base, [&s](Call& call) {
     const auto ws = call.workspace(Permission::read);
-    call.allow_query({"phone", "name", "tag", "opted_out"});
+    call.allow_query({"phone", "name", "tag", "tags", "q", "opted_out"});
     const auto page = call.page();
     store::ContactQuery q;
     if (auto phone = text_query(call, "phone", 40)) q.phone_prefix = phone_prefix(*phone);
     q.name_contains = text_query(call, "name", kMaxNameLength);
     q.tag = text_query(call, "tag", kMaxTagLength);
+    if (auto tags = text_query(call, "tags", 4000)) q.tags = messaging::parse_tag_query(*tags, "tags");
+    q.text = text_query(call, "q", kMaxNameLength);
     q.opted_out = bool_query(call, "opted_out");
     return page_response(s.db.read([&](store::Connection& c) { return store::contacts::search(c, ws.id, q, page); }),
                          [](const store::Contact& ct) { return store::to_json(ct); });
   });
 
+  // CSV export in the import's format (before the item's GET, whose
+  // :contact_id would match "export"), streamed a page of contacts at a
+  // time (by id); ?tags= narrows it to a tag query. Each page is its own
+  // read, so a long export does not hold a reader for its whole length.
+  routes.get(base + "/export", [&s](Call& call) {
+    const auto ws = call.workspace(Permission::read);
+    call.allow_query({"tags"});
+    store::TagQuery query = store::TagQuery::everyone();
+    if (auto tags = text_query(call, "tags", 4000)) query = messaging::parse_tag_query(*tags, "tags");
+    const auto keys =
+        s.db.read([&](store::Connection& c) { return messaging::contact_metadata_keys(c, ws.id); });
+    ApiResponse res;
+    res.content_type = "text/csv; charset=utf-8";
+    res.headers["Content-Disposition"] = "attachment; filename=\"contacts-" + ws.id + ".csv\"";
+    res.stream = [&s, ws_id = ws.id, query, keys](const StreamWriter& write) {
+      if (!write(messaging::contact_csv_header(keys))) return;
+      std::string after;
+      for (;;) {
+        const auto page = s.db.read([&](store::Connection& c) {
+          return store::contacts::contacts_matching(c, ws_id, query, after, kExportPage, true);
+        });
+        if (page.empty()) return;
+        std::string chunk;
+        for (const auto& contact : page) chunk += messaging::contact_csv_record(contact, keys);
+        if (!write(chunk)) return;
+        if (static_cast<int64_t>(page.size()) < kExportPage) return;
+        after = page.back().id;
+      }
+    };
+    return res;
+  });
+
   routes.post(base, [&s](Call& call) {
     const auto ws = call.workspace(Permission::handle_conversations);
-    call.allow_fields({"phone", "name", "email", "wa_id", "tags", "metadata", "opted_out"});
+    call.allow_fields({"phone", "default_region", "name", "email", "wa_id", "tags", "metadata", "opted_out"});
     const json& body = call.body();
     store::Contact contact;
     contact.organization_id = ws.organization_id;
@@ -322,6 +361,94 @@ void register_contact_routes(ApiRoutes& routes) {
     });
     if (ch.changed) publish(s, "contact.updated", ws.id, store::to_json(ch.contact));
     return ok(store::to_json(ch.contact));
+  });
+
+  // Opt-out and opt-in: campaigns skip an opted-out contact (the outbox
+  // enforces it) and sends to it are refused. Repeating one is not an
+  // error; the first opt-out's time and reason are kept.
+  routes.post(item + "/opt-out", [&s](Call& call) {
+    const auto ws = call.workspace(Permission::handle_conversations);
+    call.allow_fields({"reason"});
+    const std::string reason = optional_string(call.body(), "reason", 200).value_or("api");
+    const std::string id = call.param("contact_id");
+    const auto change = s.db.write(
+        [&](store::Connection& c) { return store::contacts::opt_out(c, ws.id, id, reason, now_ms()); });
+    if (!change) throw contact_not_found(id);
+    if (change->changed) {
+      call.audit("contact.opted_out", ws.organization_id, ws.id, "contact", id, {{"reason", reason}});
+      publish(s, "contact.updated", ws.id, store::to_json(change->contact));
+    }
+    return ok(store::to_json(change->contact));
+  });
+
+  routes.post(item + "/opt-in", [&s](Call& call) {
+    const auto ws = call.workspace(Permission::handle_conversations);
+    call.allow_fields({});
+    const std::string id = call.param("contact_id");
+    const auto change =
+        s.db.write([&](store::Connection& c) { return store::contacts::opt_in(c, ws.id, id, now_ms()); });
+    if (!change) throw contact_not_found(id);
+    if (change->changed) {
+      call.audit("contact.opted_in", ws.organization_id, ws.id, "contact", id);
+      publish(s, "contact.updated", ws.id, store::to_json(change->contact));
+    }
+    return ok(store::to_json(change->contact));
+  });
+
+  // CSV import: the body is the file (text/csv), or a multipart/form-data
+  // form whose part "file" is. ?mode=upsert (default) | create_only,
+  // ?default_region=US for phones written without "+", ?delimiter=; for
+  // spreadsheets that write semicolons. Answers 200 with the report; a
+  // problem of the whole file (no phone column, an unknown column) is a
+  // 400 before anything is written.
+  routes.post(base + "/import", [&s](Call& call) {
+    const auto ws = call.workspace(Permission::handle_conversations);
+    call.allow_query({"mode", "default_region", "delimiter"});
+    messaging::ContactImportOptions options;
+    options.organization_id = ws.organization_id;
+    options.workspace_id = ws.id;
+    const std::string mode = call.query("mode").value_or("upsert");
+    if (mode == "create_only") {
+      options.create_only = true;
+    } else if (mode != "upsert") {
+      throw bad("mode", "\"mode\" must be upsert or create_only (got \"" + mode.substr(0, 40) + "\")");
+    }
+    if (auto region = call.query("default_region"); region && !region->empty())
+      options.default_region = region_value(*region, "default_region");
+    if (auto delimiter = call.query("delimiter"); delimiter && !delimiter->empty()) {
+      if (*delimiter != "," && *delimiter != ";" && *delimiter != "\t")
+        throw bad("delimiter", "\"delimiter\" must be \",\", \";\" or a tab");
+      options.delimiter = (*delimiter)[0];
+    }
+    const std::string type = ascii_lower(call.request.header("content-type"));
+    std::string_view csv;
+    if (type.rfind("multipart/form-data", 0) == 0) {
+      auto part = call.request.form_parts.find("file");
+      if (part == call.request.form_parts.end())
+        throw bad("file", "the form has no part named \"file\"; send the CSV file as the field \"file\"");
+      csv = part->second;
+    } else if (type.rfind("text/csv", 0) == 0 || type.rfind("application/csv", 0) == 0 ||
+               type.rfind("text/plain", 0) == 0) {
+      csv = call.request.body;
+    } else {
+      throw Error(ErrorCode::unsupported_media_type,
+                  "send the CSV file as the body with content-type text/csv, or as the field \"file\" of a "
+                  "multipart/form-data form" +
+                      (type.empty() ? std::string() : " (got " + type + ")"));
+    }
+    const auto report = messaging::import_contacts_csv(s.db, csv, options);
+    call.audit("contact.imported", ws.organization_id, ws.id, "workspace", ws.id,
+               {{"rows", report.rows}, {"imported", report.imported}, {"updated", report.updated},
+                {"error_rows", report.error_rows}});
+    if (!report.touched_overflow) {
+      for (const auto& [contact, was_created] : report.touched)
+        publish(s, was_created ? "contact.created" : "contact.updated", ws.id, store::to_json(contact));
+    }
+    publish(s, "contact.imported", ws.id,
+            {{"rows", report.rows}, {"imported", report.imported}, {"updated", report.updated},
+             {"skipped", report.skipped}, {"error_rows", report.error_rows}, {"mode", mode},
+             {"per_contact_events", !report.touched_overflow}});
+    return ok(messaging::to_json(report));
   });
 }
 

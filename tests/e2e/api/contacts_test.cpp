@@ -89,16 +89,16 @@ TEST_CASE("contacts: create, read, update and delete, the phone normalized to E.
   const std::string base = contacts_of(a.workspace_id);
 
   const json made = create_contact(api, a.workspace_id, a.owner_auth(),
-                                   {{"phone", "+1 (555) 123-4567"},
+                                   {{"phone", "+1 (202) 523-4567"},
                                     {"name", "Ana"},
                                     {"email", "ana@example.com"},
-                                    {"wa_id", "15551234567"},
+                                    {"wa_id", "12025234567"},
                                     {"tags", {"vip", "lead", "vip"}},
                                     {"metadata", {{"plan", "gold"}}}});
-  CHECK(made["phone"] == "+15551234567");
+  CHECK(made["phone"] == "+12025234567");
   CHECK(made["name"] == "Ana");
   CHECK(made["email"] == "ana@example.com");
-  CHECK(made["wa_id"] == "15551234567");
+  CHECK(made["wa_id"] == "12025234567");
   CHECK(made["tags"] == json({"vip", "lead"}));
   CHECK(made["metadata"] == json({{"plan", "gold"}}));
   CHECK(made["opted_out"] == false);
@@ -111,7 +111,7 @@ TEST_CASE("contacts: create, read, update and delete, the phone normalized to E.
   CHECK(got.body == made);
 
   // The same number written another way is the same contact.
-  auto dup = api.call("POST", base, {{"phone", "+15551234567"}}, a.owner_auth());
+  auto dup = api.call("POST", base, {{"phone", "+12025234567"}}, a.owner_auth());
   require_error(dup, 409, "conflict");
   CHECK(dup.body["error"]["details"]["contact_id"] == id);
 
@@ -133,8 +133,8 @@ TEST_CASE("contacts: create, read, update and delete, the phone normalized to E.
   CHECK(patched.body["tags"] == json({"customer"}));
   CHECK(patched.body["metadata"] == json({{"plan", "silver"}, {"seats", 3}}));
   CHECK(patched.body["opted_out"] == true);
-  CHECK(patched.body["phone"] == "+15551234567");
-  CHECK(patched.body["wa_id"] == "15551234567");
+  CHECK(patched.body["phone"] == "+12025234567");
+  CHECK(patched.body["wa_id"] == "12025234567");
   CHECK(api.call("GET", base + "/" + id, nullptr, a.owner_auth()).body == patched.body);
 
   // An empty patch changes nothing.
@@ -156,10 +156,10 @@ TEST_CASE("contacts: one with conversations is not deleted (409, the store's rea
   TempDir dir("sb-api-contacts");
   ApiHost api(dir.path());
   auto c = api.host().client();
-  auto in = sb::test::post_inbound(*c, {{"from", "+15550001111"}, {"text", "hello"}});
+  auto in = sb::test::post_inbound(*c, {{"from", "+12025001111"}, {"text", "hello"}});
   REQUIRE(in);
   REQUIRE(in->status == 200);
-  auto found = api.call("GET", contacts_of("demo") + "?phone=%2B15550001111", nullptr, api.master());
+  auto found = api.call("GET", contacts_of("demo") + "?phone=%2B12025001111", nullptr, api.master());
   INFO(found.raw);
   REQUIRE(found.status == 200);
   REQUIRE(found.body["data"].size() == 1);
@@ -185,8 +185,8 @@ TEST_CASE("contacts: search by phone prefix, name, tag and opted_out; pages walk
                                       {"opted_out", i == 7}});
     berlin.insert(made["id"].get<std::string>());
   }
-  create_contact(api, a.workspace_id, auth, {{"phone", "+15550000001"}, {"name", "ANABEL"}, {"tags", {"vip", "us"}}});
-  create_contact(api, a.workspace_id, auth, {{"phone", "+15550000002"}, {"name", "Carl"}});
+  create_contact(api, a.workspace_id, auth, {{"phone", "+12025000001"}, {"name", "ANABEL"}, {"tags", {"vip", "us"}}});
+  create_contact(api, a.workspace_id, auth, {{"phone", "+12025000002"}, {"name", "Carl"}});
 
   size_t pages = 0;
   const auto all = walk(api, base, auth, &pages);
@@ -202,17 +202,17 @@ TEST_CASE("contacts: search by phone prefix, name, tag and opted_out; pages walk
   CHECK(walk(api, base + "?phone=%2B49%2030", auth).size() == 7);
   CHECK(walk(api, base + "?phone=4930", auth).size() == 7);
   CHECK(walk(api, base + "?phone=%2049-30", auth).size() == 7);
-  CHECK(phones_of(api, base + "?phone=%2B1555", auth) == std::vector<std::string>{"+15550000001", "+15550000002"});
-  CHECK(phones_of(api, base + "?phone=%2B15550000002", auth) == std::vector<std::string>{"+15550000002"});
+  CHECK(phones_of(api, base + "?phone=%2B12025", auth) == std::vector<std::string>{"+12025000001", "+12025000002"});
+  CHECK(phones_of(api, base + "?phone=%2B12025000002", auth) == std::vector<std::string>{"+12025000002"});
   CHECK(phones_of(api, base + "?phone=%2B44", auth).empty());
 
   // Contains, case-insensitive: "Ana Berlin 1/3/5/7" and "ANABEL".
   CHECK(walk(api, base + "?name=ana", auth).size() == 5);
   CHECK(walk(api, base + "?name=BERLIN", auth).size() == 4);
-  CHECK(phones_of(api, base + "?name=carl", auth) == std::vector<std::string>{"+15550000002"});
+  CHECK(phones_of(api, base + "?name=carl", auth) == std::vector<std::string>{"+12025000002"});
 
   CHECK(walk(api, base + "?tag=vip", auth).size() == 4);
-  CHECK(phones_of(api, base + "?tag=us", auth) == std::vector<std::string>{"+15550000001"});
+  CHECK(phones_of(api, base + "?tag=us", auth) == std::vector<std::string>{"+12025000001"});
   CHECK(phones_of(api, base + "?tag=nobody", auth).empty());
 
   CHECK(phones_of(api, base + "?opted_out=true", auth) == std::vector<std::string>{"+49301234567"});
@@ -237,7 +237,7 @@ TEST_CASE("contacts: tags are added as a set and removed one at a time", "[api]"
   const Tenant a = api.make_tenant("a");
   const auto auth = a.owner_auth();
   const std::string base = contacts_of(a.workspace_id);
-  const std::string id = create_contact(api, a.workspace_id, auth, {{"phone", "+15551230001"}, {"tags", {"vip"}}})["id"];
+  const std::string id = create_contact(api, a.workspace_id, auth, {{"phone", "+12025230001"}, {"tags", {"vip"}}})["id"];
   const std::string tags = base + "/" + id + "/tags";
 
   auto added = api.call("POST", tags, {{"tags", {"lead", "vip", "lead", "big spender"}}}, auth);
@@ -300,10 +300,10 @@ TEST_CASE("contacts: a tag added through the API starts the flows of that tag, i
     return count(db, "SELECT COUNT(*) FROM flow_executions WHERE workspace_id = 'demo' AND flow_id = 'vip-welcome'");
   };
 
-  auto in = sb::test::post_inbound(*c, {{"from", "+15550002222"}, {"text", "hi"}});
+  auto in = sb::test::post_inbound(*c, {{"from", "+12025002222"}, {"text", "hi"}});
   REQUIRE(in);
   REQUIRE(in->status == 200);
-  auto found = api.call("GET", contacts_of("demo") + "?phone=%2B15550002222", nullptr, api.master());
+  auto found = api.call("GET", contacts_of("demo") + "?phone=%2B12025002222", nullptr, api.master());
   REQUIRE(found.body["data"].size() == 1);
   const std::string id = found.body["data"][0]["id"];
 
@@ -315,7 +315,7 @@ TEST_CASE("contacts: a tag added through the API starts the flows of that tag, i
     if (!out || out->status != 200) return false;
     const json messages = json::parse(out->body)["messages"];
     for (const auto& m : messages)
-      if (m.value("to", "") == "+15550002222" && m.value("text", "") == "Welcome to VIP, +15550002222") return true;
+      if (m.value("to", "") == "+12025002222" && m.value("text", "") == "Welcome to VIP, +12025002222") return true;
     return false;
   });
   INFO(api.host().log_tail());
@@ -324,7 +324,7 @@ TEST_CASE("contacts: a tag added through the API starts the flows of that tag, i
   // A tag the contact already has is not "added" again.
   REQUIRE(api.call("POST", contacts_of("demo") + "/" + id + "/tags", {{"tags", {"vip"}}}, api.master()).status == 200);
   // A contact without a conversation: the flow runs without one.
-  create_contact(api, "demo", api.master(), {{"phone", "+15550003333"}, {"tags", {"vip"}}});
+  create_contact(api, "demo", api.master(), {{"phone", "+12025003333"}, {"tags", {"vip"}}});
   CHECK(eventually([&] { return tagged_runs() == 2; }));
   CHECK(count(db, "SELECT COUNT(*) FROM flow_executions WHERE flow_id = 'vip-welcome' AND conversation_id IS NULL") ==
         1);
@@ -345,7 +345,7 @@ TEST_CASE("contacts: bad input is refused naming the field and writes nothing", 
   auto not_object = c->Post(base.c_str(), bearer, "[1]", "application/json");
   REQUIRE(not_object);
   CHECK(not_object->status == 400);
-  auto not_json = c->Post(base.c_str(), bearer, "phone=+15551234567", "application/x-www-form-urlencoded");
+  auto not_json = c->Post(base.c_str(), bearer, "phone=+12025234567", "application/x-www-form-urlencoded");
   REQUIRE(not_json);
   CHECK(not_json->status == 415);
 
@@ -361,25 +361,25 @@ TEST_CASE("contacts: bad input is refused naming the field and writes nothing", 
       {json::object(), "phone"},
       {{{"phone", 15551234567LL}}, "phone"},
       {{{"phone", ""}}, "phone"},
-      {{{"phone", "15551234567"}}, "phone"},
-      {{{"phone", "+1555"}}, "phone"},
-      {{{"phone", "+15551234567"}, {"name", 5}}, "name"},
-      {{{"phone", "+15551234567"}, {"name", std::string(201, 'n')}}, "name"},
-      {{{"phone", "+15551234567"}, {"email", "not-an-email"}}, "email"},
-      {{{"phone", "+15551234567"}, {"email", "ana@localhost"}}, "email"},
-      {{{"phone", "+15551234567"}, {"email", "a b@example.com"}}, "email"},
-      {{{"phone", "+15551234567"}, {"email", true}}, "email"},
-      {{{"phone", "+15551234567"}, {"wa_id", {1}}}, "wa_id"},
-      {{{"phone", "+15551234567"}, {"tags", "vip"}}, "tags"},
-      {{{"phone", "+15551234567"}, {"tags", {1, 2}}}, "tags"},
-      {{{"phone", "+15551234567"}, {"tags", many_tags}}, "tags"},
-      {{{"phone", "+15551234567"}, {"tags", {std::string(101, 't')}}}, "tags"},
-      {{{"phone", "+15551234567"}, {"metadata", {1, 2}}}, "metadata"},
-      {{{"phone", "+15551234567"}, {"metadata", "x"}}, "metadata"},
-      {{{"phone", "+15551234567"}, {"metadata", big}}, "metadata"},
-      {{{"phone", "+15551234567"}, {"opted_out", "yes"}}, "opted_out"},
-      {{{"phone", "+15551234567"}, {"id", "ct_mine"}}, "id"},
-      {{{"phone", "+15551234567"}, {"workspace_id", "b-ws"}}, "workspace_id"},
+      {{{"phone", "12025234567"}}, "phone"},
+      {{{"phone", "+1202"}}, "phone"},
+      {{{"phone", "+12025234567"}, {"name", 5}}, "name"},
+      {{{"phone", "+12025234567"}, {"name", std::string(201, 'n')}}, "name"},
+      {{{"phone", "+12025234567"}, {"email", "not-an-email"}}, "email"},
+      {{{"phone", "+12025234567"}, {"email", "ana@localhost"}}, "email"},
+      {{{"phone", "+12025234567"}, {"email", "a b@example.com"}}, "email"},
+      {{{"phone", "+12025234567"}, {"email", true}}, "email"},
+      {{{"phone", "+12025234567"}, {"wa_id", {1}}}, "wa_id"},
+      {{{"phone", "+12025234567"}, {"tags", "vip"}}, "tags"},
+      {{{"phone", "+12025234567"}, {"tags", {1, 2}}}, "tags"},
+      {{{"phone", "+12025234567"}, {"tags", many_tags}}, "tags"},
+      {{{"phone", "+12025234567"}, {"tags", {std::string(101, 't')}}}, "tags"},
+      {{{"phone", "+12025234567"}, {"metadata", {1, 2}}}, "metadata"},
+      {{{"phone", "+12025234567"}, {"metadata", "x"}}, "metadata"},
+      {{{"phone", "+12025234567"}, {"metadata", big}}, "metadata"},
+      {{{"phone", "+12025234567"}, {"opted_out", "yes"}}, "opted_out"},
+      {{{"phone", "+12025234567"}, {"id", "ct_mine"}}, "id"},
+      {{{"phone", "+12025234567"}, {"workspace_id", "b-ws"}}, "workspace_id"},
   };
   for (const auto& k : create_cases) {
     INFO("POST " << k.body.dump().substr(0, 200));
@@ -390,11 +390,11 @@ TEST_CASE("contacts: bad input is refused naming the field and writes nothing", 
   // A metadata object just under the limit is fine.
   json fits = json::object();
   fits["k"] = std::string(16 * 1024 - 20, 'x');
-  const json made = create_contact(api, a.workspace_id, auth, {{"phone", "+15551234567"}, {"metadata", fits}});
+  const json made = create_contact(api, a.workspace_id, auth, {{"phone", "+12025234567"}, {"metadata", fits}});
   const std::string item = base + "/" + made["id"].get<std::string>();
 
   const std::vector<Case> patch_cases = {
-      {{{"phone", "+15557654321"}}, "phone"},
+      {{{"phone", "+12025654321"}}, "phone"},
       {{{"wa_id", "x"}}, "wa_id"},
       {{{"name", 5}}, "name"},
       {{{"email", "nope"}}, "email"},
@@ -432,9 +432,9 @@ TEST_CASE("contacts: another tenant's contact is not found on every route and li
   ApiHost api(dir.path());
   const Tenant a = api.make_tenant("a");
   const Tenant b = api.make_tenant("b");
-  const json mine = create_contact(api, a.workspace_id, a.owner_auth(), {{"phone", "+15551110001"}, {"tags", {"vip"}}});
+  const json mine = create_contact(api, a.workspace_id, a.owner_auth(), {{"phone", "+12025110001"}, {"tags", {"vip"}}});
   const std::string id = mine["id"];
-  create_contact(api, b.workspace_id, b.owner_auth(), {{"phone", "+15552220002"}});
+  create_contact(api, b.workspace_id, b.owner_auth(), {{"phone", "+12025220002"}});
 
   for (const Headers& auth : {b.owner_auth(), b.key_auth()}) {
     // A's contact id under B's workspace.
@@ -447,14 +447,14 @@ TEST_CASE("contacts: another tenant's contact is not found on every route and li
     // A's workspace itself.
     const std::string a_base = contacts_of(a.workspace_id);
     require_error(api.call("GET", a_base, nullptr, auth), 404, "not_found");
-    require_error(api.call("POST", a_base, {{"phone", "+15553330003"}}, auth), 404, "not_found");
+    require_error(api.call("POST", a_base, {{"phone", "+12025330003"}}, auth), 404, "not_found");
     require_error(api.call("GET", a_base + "/" + id, nullptr, auth), 404, "not_found");
     require_error(api.call("PATCH", a_base + "/" + id, {{"name", "stolen"}}, auth), 404, "not_found");
     require_error(api.call("DELETE", a_base + "/" + id, nullptr, auth), 404, "not_found");
     require_error(api.call("POST", a_base + "/" + id + "/tags", {{"tags", {"x"}}}, auth), 404, "not_found");
     require_error(api.call("DELETE", a_base + "/" + id + "/tags/vip", nullptr, auth), 404, "not_found");
 
-    for (const char* query : {"", "?phone=%2B1555", "?tag=vip", "?opted_out=false", "?name=%20"}) {
+    for (const char* query : {"", "?phone=%2B12025", "?tag=vip", "?opted_out=false", "?name=%20"}) {
       auto list = api.call("GET", contacts_of(b.workspace_id) + query, nullptr, auth);
       INFO(query << " " << list.raw);
       REQUIRE(list.status == 200);
@@ -472,7 +472,7 @@ TEST_CASE("contacts: a viewer and a read-only API key may list and read but not 
   ApiHost api(dir.path());
   const Tenant a = api.make_tenant("a");
   const std::string base = contacts_of(a.workspace_id);
-  const std::string id = create_contact(api, a.workspace_id, a.owner_auth(), {{"phone", "+15551110001"}})["id"];
+  const std::string id = create_contact(api, a.workspace_id, a.owner_auth(), {{"phone", "+12025110001"}})["id"];
 
   auto key = api.call("POST", "/api/v1/workspaces/" + a.workspace_id + "/api-keys",
                       {{"name", "read only"}, {"scopes", {"read"}}}, a.owner_auth());
@@ -485,7 +485,7 @@ TEST_CASE("contacts: a viewer and a read-only API key may list and read but not 
     REQUIRE(list.status == 200);
     CHECK(list.body["data"].size() == 1);
     CHECK(api.call("GET", base + "/" + id, nullptr, auth).status == 200);
-    require_error(api.call("POST", base, {{"phone", "+15552220002"}}, auth), 403, "forbidden");
+    require_error(api.call("POST", base, {{"phone", "+12025220002"}}, auth), 403, "forbidden");
     require_error(api.call("PATCH", base + "/" + id, {{"name", "x"}}, auth), 403, "forbidden");
     require_error(api.call("DELETE", base + "/" + id, nullptr, auth), 403, "forbidden");
     require_error(api.call("POST", base + "/" + id + "/tags", {{"tags", {"x"}}}, auth), 403, "forbidden");
@@ -495,6 +495,6 @@ TEST_CASE("contacts: a viewer and a read-only API key may list and read but not 
 
   // An operator handles conversations, so edits contacts.
   const Headers op = {{"Authorization", "Bearer " + api.add_member(a, "op@a.example.com", "operator")}};
-  CHECK(api.call("POST", base, {{"phone", "+15552220002"}}, op).status == 201);
+  CHECK(api.call("POST", base, {{"phone", "+12025220002"}}, op).status == 201);
   CHECK(api.call("PATCH", base + "/" + id, {{"name", "Edited"}}, op).status == 200);
 }

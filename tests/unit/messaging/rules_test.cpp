@@ -1,38 +1,14 @@
-// The small rules of the messaging room: E.164 phones, message statuses and
-// the outbox's retry delays.
+// The small rules of the messaging room: message statuses and the outbox's
+// retry delays.
 #include "core/error.hpp"
 #include "messaging/message_rules.hpp"
 #include "messaging/outbox.hpp"
-#include "messaging/phone.hpp"
 
 #include <catch2/catch.hpp>
 
-using sb::messaging::normalize_phone;
 using sb::messaging::status_advances;
-using sb::messaging::try_normalize_phone;
 
-TEST_CASE("phone numbers are normalized to E.164 by dropping spaces, dashes and parentheses", "[messaging][phone]") {
-  CHECK(normalize_phone("+15551234567") == "+15551234567");
-  CHECK(normalize_phone("+1 (555) 123-4567") == "+15551234567");
-  CHECK(normalize_phone("  +44 20 7946 0958 ") == "+442079460958");
-  CHECK(normalize_phone("+12345678") == "+12345678");           // 8 digits: the shortest allowed
-  CHECK(normalize_phone("+123456789012345") == "+123456789012345");  // 15 digits: the longest
-}
-
-TEST_CASE("phone numbers without a leading plus or with the wrong number of digits are refused", "[messaging][phone]") {
-  for (const char* bad : {"15551234567", "", "+", "+1234567", "+1234567890123456", "+1555abc4567", "+1555+1234567",
-                          "1+5551234567", "+1.555.123.4567"}) {
-    INFO(bad);
-    CHECK_FALSE(try_normalize_phone(bad));
-  }
-  try {
-    normalize_phone("555", "from");
-    FAIL("expected an error");
-  } catch (const sb::Error& e) {
-    CHECK(e.code() == sb::ErrorCode::invalid_argument);
-    CHECK_THAT(e.what(), Catch::Contains("from") && Catch::Contains("E.164"));
-  }
-}
+// Phone numbers: phone_test.cpp.
 
 TEST_CASE("an outbound status only moves forward and failed is terminal", "[messaging][status]") {
   CHECK(status_advances("queued", "sent"));
