@@ -13,13 +13,20 @@
 // the bench waits until the host's database shows every message handled and
 // every reply sent, and says how long that took.
 //
+// With --format cloud the same load goes to a channel-whatsapp-cloud profile
+// ("bench-cloud" in the demo workspace, created through the API with a
+// master key the bench gives the host) as Meta's signed webhooks: one
+// message per notification, X-Hub-Signature-256 computed per request, so the
+// figures include the plugin's signature check and parsing. The Graph API is
+// not needed (no media, no replies: --flows defaults to none there).
+//
 // Everything is bounded: only loopback targets, a capped run time, a capped
 // request count, and a watchdog that ends the run if anything hangs.
 //
 //   bench_inbound [--seconds S | --messages M] [--connections N] [--warmup S]
 //                 [--switchboard PATH] [--url http://127.0.0.1:PORT --pid PID]
 //                 [--flows demo|none|ping|welcome|silent] [--drain-timeout S]
-//                 [--json] [--keep-data] [-- serve args...]
+//                 [--format sandbox|cloud] [--json] [--keep-data] [-- serve args...]
 #include "bench_args.hpp"
 #include "bench_run.hpp"
 #include "host_process.hpp"
@@ -28,6 +35,8 @@
 
 #include <httplib.h>
 #include <nlohmann/json.hpp>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 
 #include <unistd.h>
 
@@ -90,9 +99,54 @@ struct Options {
   double startup_timeout = 60;
   bool json = false;
   bool keep_data = false;
-  std::optional<bench::FlowsMode> flows;  // own host only; unset = demo
+  std::optional<bench::FlowsMode> flows;  // own host only; unset = demo (none for cloud)
   double drain_timeout = 30;
+  bool cloud = false;  // --format cloud: signed Cloud API webhooks
 };
+
+// The cloud profile the bench creates, and what it is configured with.
+constexpr const char* kCloudProfile = "bench-cloud";
+constexpr const char* kCloudAppSecret = "bench-cloud-app-secret";
+constexpr const char* kCloudPhoneNumberId = "100200300400";
+constexpr const char* kBenchMasterKey = "bench-master-key-0123456789abcdef";
+
+// Meta's X-Hub-Signature-256 over `body`.
+std::string cloud_signature(const char* body, size_t len) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int n = 0;
+  HMAC(EVP_sha256(), kCloudAppSecret, static_cast<int>(std::strlen(kCloudAppSecret)),
+       reinterpret_cast<const unsigned char*>(body), len, digest, &n);
+  static const char* hex = "0123456789abcdef";
+  std::string out = "sha256=";
+  for (unsigned int i = 0; i < n; ++i) {
+    out.push_back(hex[digest[i] >> 4]);
+    out.push_back(hex[digest[i] & 0xF]);
+  }
+  return out;
+}
+
+// Creates the cloud profile through the API (master key). Its Graph API
+// base URL points at a closed loopback port: connecting retries in the
+// background, webhooks work regardless.
+void create_cloud_profile(const Target& target) {
+  httplib::Client client(target.host, target.port);
+  client.set_connection_timeout(5, 0);
+  client.set_read_timeout(30, 0);
+  const nlohmann::json body = {{"id", kCloudProfile},
+                               {"name", "bench cloud"},
+                               {"channel_plugin", "channel-whatsapp-cloud"},
+                               {"connect", false},
+                               {"config",
+                                {{"phone_number_id", kCloudPhoneNumberId},
+                                 {"access_token", "bench-token"},
+                                 {"app_secret", kCloudAppSecret},
+                                 {"verify_token", "bench-verify"},
+                                 {"graph_base_url", "http://127.0.0.1:9"}}}};
+  auto res = client.Post("/api/v1/workspaces/demo/profiles", {{"X-API-Key", kBenchMasterKey}}, body.dump(),
+                         "application/json");
+  if (!res) fail("creating the cloud profile: no answer: " + httplib::to_string(res.error()));
+  if (res->status != 201) fail("creating the cloud profile answered " + std::to_string(res->status) + ": " + res->body);
+}
 
 void print_usage() {
   std::cout <<
@@ -127,6 +181,9 @@ Load:
   --warmup S            warm-up seconds before measuring (default 1)
   --contacts K          distinct senders the messages rotate through (default 1000)
   --profile ID          sandbox profile (default demo)
+  --format F            sandbox (default: the sandbox's inbound hook) or cloud
+                        (signed WhatsApp Cloud API webhooks to a
+                        channel-whatsapp-cloud profile the bench creates; own host only)
   --startup-timeout S   how long to wait for GET /ready (default 60)
 
 Output:
@@ -179,6 +236,10 @@ Options parse_args(int argc, char** argv) {
       const std::string mode = value();
       options.flows = bench::parse_flows_mode(mode);
       if (!options.flows) fail("--flows wants demo, none, ping, welcome or silent, got '" + mode + "'");
+    } else if (arg == "--format") {
+      const std::string format = value();
+      if (format != "sandbox" && format != "cloud") fail("--format wants sandbox or cloud, got '" + format + "'");
+      options.cloud = format == "cloud";
     } else if (arg == "--drain-timeout") {
       options.drain_timeout = parse_number(arg, value(), 0, kMaxDrainSeconds);
     } else {
@@ -189,6 +250,7 @@ Options parse_args(int argc, char** argv) {
   if (options.url.empty() && options.pid) fail("--pid goes with --url (the started host's pid is known)");
   if (!options.url.empty() && !options.serve_args.empty()) fail("serve args only apply to a host the bench starts");
   if (!options.url.empty() && options.flows) fail("--flows only applies to a host the bench starts");
+  if (!options.url.empty() && options.cloud) fail("--format cloud only applies to a host the bench starts");
   for (char c : options.profile) {
     if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_')) fail("--profile: letters, digits, - and _ only");
   }
@@ -245,6 +307,7 @@ struct Plan {
   Clock::time_point measure_begin;  // end of warm-up
   Clock::time_point measure_end;    // end of the measured phase (a cap in --messages mode)
   std::optional<uint64_t> messages;
+  bool cloud = false;
 };
 
 struct Shared {
@@ -281,7 +344,7 @@ void run_connection(const Plan& plan, Shared& shared, WorkerResult& result) {
   client.set_write_timeout(10, 0);
   if (plan.messages) result.latencies_us.reserve(std::min<uint64_t>(*plan.messages, 1 << 20));
 
-  char body[256];
+  char body[1024];
   while (!interrupted()) {
     const auto now = Clock::now();
     const bool measuring = now >= plan.measure_begin;  // decided once per request
@@ -292,14 +355,31 @@ void run_connection(const Plan& plan, Shared& shared, WorkerResult& result) {
       shared.hit_request_cap.store(true);
       break;
     }
-    const int length = std::snprintf(
-        body, sizeof body,
-        R"({"from":"+1555%07llu","name":"Bench","text":"ping %llu","id":"bench-%s-%llu"})",
-        static_cast<unsigned long long>(n % plan.contacts), static_cast<unsigned long long>(n),
-        plan.run_id.c_str(), static_cast<unsigned long long>(n));
+    int length;
+    httplib::Headers headers;
+    if (plan.cloud) {
+      length = std::snprintf(
+          body, sizeof body,
+          R"({"object":"whatsapp_business_account","entry":[{"id":"WABA","changes":[{"field":"messages","value":{)"
+          R"("messaging_product":"whatsapp","metadata":{"display_phone_number":"15550100000","phone_number_id":"%s"},)"
+          R"("contacts":[{"profile":{"name":"Bench"},"wa_id":"1555%07llu"}],)"
+          R"("messages":[{"from":"1555%07llu","id":"wamid.bench-%s-%llu","timestamp":"1763910000","type":"text",)"
+          R"("text":{"body":"ping %llu"}}]}}]}]})",
+          kCloudPhoneNumberId, static_cast<unsigned long long>(n % plan.contacts),
+          static_cast<unsigned long long>(n % plan.contacts), plan.run_id.c_str(), static_cast<unsigned long long>(n),
+          static_cast<unsigned long long>(n));
+      // Signed per request, as Meta does: the client's cost, not the host's.
+      headers.emplace("X-Hub-Signature-256", cloud_signature(body, static_cast<size_t>(length)));
+    } else {
+      length = std::snprintf(
+          body, sizeof body,
+          R"({"from":"+1555%07llu","name":"Bench","text":"ping %llu","id":"bench-%s-%llu"})",
+          static_cast<unsigned long long>(n % plan.contacts), static_cast<unsigned long long>(n),
+          plan.run_id.c_str(), static_cast<unsigned long long>(n));
+    }
 
     const auto begin = Clock::now();
-    auto response = client.Post(plan.path, body, static_cast<size_t>(length), "application/json");
+    auto response = client.Post(plan.path, headers, body, static_cast<size_t>(length), "application/json");
     const auto end = Clock::now();
 
     const bool counted = measuring;
@@ -348,7 +428,8 @@ int main(int argc, char** argv) {
   fs::path temp_dir;
   fs::path log_path;
   std::optional<pid_t> host_pid = options.pid;
-  const bench::FlowsMode flows_mode = options.flows.value_or(bench::FlowsMode::demo);
+  const bench::FlowsMode flows_mode =
+      options.flows.value_or(options.cloud ? bench::FlowsMode::none : bench::FlowsMode::demo);
   if (options.url.empty()) {
     if (options.switchboard.empty()) options.switchboard = (bench::own_directory() / "switchboard").string();
     if (::access(options.switchboard.c_str(), X_OK) != 0) {
@@ -361,8 +442,11 @@ int main(int argc, char** argv) {
     try {
       target = Target{"127.0.0.1", bench::free_loopback_port()};
       bench::prepare_demo_flows(temp_dir / "data", flows_mode);
-      host.start({options.switchboard, options.serve_args, temp_dir / "data", target.port, options.host_log_level,
-                  options.config, log_path});
+      bench::HostLaunch launch{options.switchboard, options.serve_args, temp_dir / "data", target.port,
+                               options.host_log_level, options.config, log_path, {}};
+      // The cloud profile is created through the API: the host gets a master key.
+      if (options.cloud) launch.env = {std::string("ENGINE_API_KEY=") + kBenchMasterKey};
+      host.start(launch);
     } catch (const std::exception& e) {
       fail(e.what());
     }
@@ -382,7 +466,10 @@ int main(int argc, char** argv) {
     }
   };
 
-  std::cout << "target   " << target.display() << "/hooks/channel-sandbox/" << options.profile << "/inbound\n";
+  const std::string hook_path = options.cloud ? std::string("/hooks/channel-whatsapp-cloud/") + kCloudProfile + "/webhook"
+                                              : "/hooks/channel-sandbox/" + options.profile + "/inbound";
+  std::cout << "target   " << target.display() << hook_path << (options.cloud ? " (signed Cloud API webhooks)" : "")
+            << "\n";
   std::string why;
   if (!bench::wait_until_ready(target, options.startup_timeout, options.url.empty() ? &host : nullptr, why)) {
     std::cerr << "bench_inbound: " << why << "\n";
@@ -390,6 +477,15 @@ int main(int argc, char** argv) {
     if (options.url.empty()) host.stop();
     cleanup();
     return 2;
+  }
+  if (options.cloud) {
+    try {
+      create_cloud_profile(target);
+    } catch (...) {
+      host.stop();
+      cleanup();
+      throw;
+    }
   }
   const std::string auto_reply = check_auto_reply(target, options.profile, run_id, bench::expected_reply(flows_mode));
   std::cout << "auto-reply " << auto_reply << "\n";
@@ -404,7 +500,8 @@ int main(int argc, char** argv) {
 
   Plan plan;
   plan.target = target;
-  plan.path = "/hooks/channel-sandbox/" + options.profile + "/inbound";
+  plan.path = hook_path;
+  plan.cloud = options.cloud;
   plan.run_id = run_id;
   plan.contacts = options.contacts;
   plan.messages = options.messages;
@@ -524,6 +621,7 @@ int main(int argc, char** argv) {
         {"host_cpu_us_per_message", cpu_us_per_message ? nlohmann::json(*cpu_us_per_message) : nlohmann::json(nullptr)},
         {"auto_reply", auto_reply},
         {"flows", options.url.empty() ? nlohmann::json(bench::to_string(flows_mode)) : nlohmann::json(nullptr)},
+        {"format", options.cloud ? "cloud" : "sandbox"},
         {"after_load", drain_json},
     };
     std::cout << out.dump() << "\n";
