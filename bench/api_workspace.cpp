@@ -46,7 +46,10 @@ json post(httplib::Client& client, const std::string& path, const json& body, in
 
 std::string phone_of(uint64_t n) {
   char text[32];
-  std::snprintf(text, sizeof text, "+1555%07llu", static_cast<unsigned long long>(n));
+  // Valid numbers (the contacts API checks them with libphonenumber):
+  // +1 202 EEE NNNN with the exchange from 300 up, 10,000 numbers each.
+  std::snprintf(text, sizeof text, "+1202%03llu%04llu", static_cast<unsigned long long>(300 + n / 10000),
+                static_cast<unsigned long long>(n % 10000));
   return text;
 }
 

@@ -37,7 +37,7 @@ std::unique_ptr<httplib::Client> api_client(const Target& target, const std::str
 // the status is `expected`.
 nlohmann::json post(httplib::Client& client, const std::string& path, const nlohmann::json& body, int expected);
 
-// The n-th contact's phone: +1555 and seven digits.
+// The n-th contact's phone: a valid US number, +1 202 3xx xxxx.
 std::string phone_of(uint64_t n);
 
 struct Setup {
