@@ -183,10 +183,20 @@ void FakeGraphApi::route() {
     if (!authorized(req, res)) return;
     const std::string id = req.matches[1];
     std::optional<Media> m;
+    bool fail = false;
     {
       std::lock_guard lock(mu_);
+      if (media_failures_ > 0) {
+        --media_failures_;
+        fail = true;
+      }
       auto it = media_.find(id);
       if (it != media_.end()) m = it->second;
+    }
+    if (fail) {
+      answer(req, res, 500, graph_error("An unexpected error has occurred. Please retry your request later.",
+                                        "OAuthException", 2));
+      return;
     }
     if (!m) {
       answer(req, res, 400,
@@ -378,6 +388,11 @@ void FakeGraphApi::clear_failures() {
   std::lock_guard lock(mu_);
   failures_.clear();
   token_expired_ = false;
+}
+
+void FakeGraphApi::fail_media_lookups(int times) {
+  std::lock_guard lock(mu_);
+  media_failures_ = times;
 }
 
 std::string FakeGraphApi::add_media(const std::string& bytes, const std::string& mime_type) {

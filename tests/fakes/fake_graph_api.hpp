@@ -71,6 +71,9 @@ class FakeGraphApi {
   void fail_always(const std::string& to, Failure failure);
   void clear_failures();
 
+  // The next `times` media lookups (GET /{version}/{media-id}) answer 500.
+  void fail_media_lookups(int times);
+
   // Media the fake serves for downloads; returns its media id.
   std::string add_media(const std::string& bytes, const std::string& mime_type);
   // Bytes uploaded under `media_id` ("" if none), and their type.
@@ -120,7 +123,8 @@ class FakeGraphApi {
   };
   std::map<std::string, Media> media_;
   uint64_t next_id_ = 1;
-  bool token_expired_ = false;  // set by an expired_token failure: later calls are refused too
+  bool token_expired_ = false;
+  int media_failures_ = 0;  // set by an expired_token failure: later calls are refused too
 };
 
 // Meta's X-Hub-Signature-256 for `body` ("sha256=<hex>"), computed here with

@@ -134,7 +134,7 @@ struct CloudHost {
   }
   bool status_of_becomes(const std::string& id, const std::string& status) {
     return eventually([&] {
-      const json m = message(id);
+      json m = message(id);
       return m.is_object() && m["status"] == status;
     }, kWait);
   }
@@ -289,7 +289,7 @@ TEST_CASE("cloud: every inbound type is stored in the host's shape, media fetche
     REQUIRE(found.is_object());
     return found;
   };
-  const json t = m("wamid.T");
+  json t = m("wamid.T");
   CHECK(t["type"] == "text");
   CHECK(t["text"] == "hi there");
   CHECK(t["payload"]["wa_id"] == from);
@@ -298,10 +298,10 @@ TEST_CASE("cloud: every inbound type is stored in the host's shape, media fetche
   for (const auto& id : t["payload"]["identities"]) has_bsuid |= id["kind"] == "bsuid" && id["value"] == "US.13491208655302741918";
   CHECK(has_bsuid);
 
-  const json i = m("wamid.I");
+  json i = m("wamid.I");
   CHECK(i["type"] == "image");
   CHECK(i["text"] == "look");
-  const json& media = i["payload"]["media"];
+  json& media = i["payload"]["media"];
   CHECK(media["mime_type"] == "image/png");
   CHECK(media["media_id"] == image_id);
   CHECK(media["size"] == png.size());
@@ -314,7 +314,7 @@ TEST_CASE("cloud: every inbound type is stored in the host's shape, media fetche
   CHECK(json::parse(read_file(blob_file.string() + ".meta"))["content_type"] == "image/png");
 
   for (const char* w : {"wamid.V", "wamid.A", "wamid.D", "wamid.S"}) {
-    const json x = m(w);
+    json x = m(w);
     INFO(w);
     CHECK(x["payload"]["media"]["blob"].is_string());
   }
@@ -323,31 +323,31 @@ TEST_CASE("cloud: every inbound type is stored in the host's shape, media fetche
   CHECK(m("wamid.S")["type"] == "sticker");
   CHECK(read_file(h.api.host().data_dir() / "blobs" / h.t.workspace_id / sha256_hex("%PDF-1.4 fake")) == "%PDF-1.4 fake");
 
-  const json l = m("wamid.L");
+  json l = m("wamid.L");
   CHECK(l["type"] == "location");
   CHECK(l["payload"]["location"]["latitude"] == Approx(52.52));
   CHECK(l["payload"]["location"]["address"] == "Berlin");
 
-  const json c = m("wamid.C");
+  json c = m("wamid.C");
   CHECK(c["type"] == "contact");
   CHECK(c["payload"]["contacts"][0]["name"] == "Bo Berg");
   CHECK(c["payload"]["contacts"][0]["phones"][0]["phone"] == "+46 70 123 45 67");
   CHECK(c["payload"]["contacts"][0]["organization"] == "Berg AB");
 
-  const json b = m("wamid.B");
+  json b = m("wamid.B");
   CHECK(b["type"] == "interactive");
   CHECK(b["text"] == "Yes please");
   CHECK(b["payload"]["interactive"]["type"] == "button_reply");
   CHECK(b["payload"]["interactive"]["id"] == "yes");
   CHECK(b["payload"]["context"]["id"] == "wamid.OUT1");
-  const json lr = m("wamid.LR");
+  json lr = m("wamid.LR");
   CHECK(lr["payload"]["interactive"]["type"] == "list_reply");
   CHECK(lr["payload"]["interactive"]["id"] == "row-2");
   CHECK(lr["payload"]["interactive"]["description"] == "10-12");
-  const json qb = m("wamid.QB");
+  json qb = m("wamid.QB");
   CHECK(qb["type"] == "interactive");
   CHECK(qb["payload"]["interactive"]["payload"] == "STOP_PROMO");
-  const json r = m("wamid.R");
+  json r = m("wamid.R");
   CHECK(r["type"] == "reaction");
   CHECK(r["payload"]["reaction"]["external_id"] == "wamid.T");
   CHECK(r["payload"]["reaction"]["emoji"] == "\xF0\x9F\x91\x8D");
@@ -357,6 +357,38 @@ TEST_CASE("cloud: every inbound type is stored in the host's shape, media fetche
   REQUIRE(again);
   CHECK(again->status == 200);
   CHECK(h.stored_inbound() == 12);
+}
+
+TEST_CASE("cloud: media the Graph API cannot serve yet gets Meta a 503 and nothing stored, media gone for good keeps "
+          "the message",
+          "[cloud]") {
+  CloudHost h;
+  const std::string id = h.graph.add_media("jpeg-bytes", "image/jpeg");
+  json messages = json::array({text_message("wamid.M0", "first, in the same POST"),
+                               {{"id", "wamid.M1"}, {"from", "15551230001"}, {"type", "image"},
+                                {"image", {{"id", id}, {"mime_type", "image/jpeg"}}}}});
+  json body = sb::test::cloud_notification(h.graph.phone_number_id(), messages);
+  h.graph.fail_media_lookups(1);
+  auto busy = h.post(body);
+  REQUIRE(busy);
+  CHECK(busy->status == 503);  // Meta retries the whole POST
+  CHECK(h.stored_inbound() == 0);
+  auto retried = h.post(body);
+  REQUIRE(retried);
+  CHECK(retried->status == 200);
+  CHECK(h.stored_inbound() == 2);
+  CHECK(h.inbound_by_external("wamid.M1")["payload"]["media"]["blob"] == "blob:" + sha256_hex("jpeg-bytes"));
+
+  // A media id Meta no longer knows: the message is kept, saying why.
+  auto gone = h.post(sb::test::cloud_notification(
+      h.graph.phone_number_id(), json::array({{{"id", "wamid.M2"}, {"from", "15551230001"}, {"type", "document"},
+                                               {"document", {{"id", "deleted-media"}, {"filename", "a.pdf"}}}}})));
+  REQUIRE(gone);
+  CHECK(gone->status == 200);
+  json m2 = h.inbound_by_external("wamid.M2");
+  REQUIRE(m2.is_object());
+  CHECK_FALSE(m2["payload"]["media"].contains("blob"));
+  CHECK(m2["payload"]["media"]["error"].get<std::string>().find("does not exist") != std::string::npos);
 }
 
 TEST_CASE("cloud: every outbound type reaches the Graph API in its wire format and gets its wamid", "[cloud]") {
@@ -372,7 +404,7 @@ TEST_CASE("cloud: every outbound type reaches the Graph API in its wire format a
                     {"image", {{"id", inbound_image}, {"mime_type", "image/png"}}}}})));
   REQUIRE(in);
   REQUIRE(in->status == 200);
-  const json first = h.inbound_by_external("wamid.IN1");
+  json first = h.inbound_by_external("wamid.IN1");
   REQUIRE(first.is_object());
   const std::string blob = h.inbound_by_external("wamid.IN2")["payload"]["media"]["blob"];
 
@@ -439,7 +471,7 @@ TEST_CASE("cloud: every outbound type reaches the Graph API in its wire format a
       CHECK(s["interactive"]["action"]["sections"][0]["rows"][0]["id"] == "mon");
     }
   }
-  const json tpl = by_type["template"].at(0)["template"];
+  json tpl = by_type["template"].at(0)["template"];
   CHECK(tpl["name"] == "order_update");
   CHECK(tpl["language"]["code"] == "en_US");
   CHECK(tpl["components"][0]["type"] == "body");
