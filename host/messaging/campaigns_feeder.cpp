@@ -182,7 +182,15 @@ void Campaigns::feed(const std::string& campaign_id) {
       }
       const int64_t horizon = t + options_.feed_ahead.count();
       if (due() > horizon) return out;
-      const auto rows = store::campaigns::pending(c, campaign_id, kFeedBatch);
+      // When the outbox holds sends back (budgets, quiet hours, the breaker),
+      // the campaign waits instead of piling its whole audience into it: at
+      // most two windows' worth are queued at once.
+      const int64_t window = static_cast<int64_t>(std::ceil(static_cast<double>(options_.feed_ahead.count()) / interval));
+      const int64_t in_flight_cap = std::max<int64_t>(10, 2 * window);
+      const int64_t in_flight = store::campaigns::count_in_state(c, campaign_id, "queued");
+      if (in_flight >= in_flight_cap) return out;
+      const int64_t asked = std::min(kFeedBatch, in_flight_cap - in_flight);
+      const auto rows = store::campaigns::pending(c, campaign_id, asked);
       if (rows.empty()) {
         // Nothing left to feed: done once nothing is in flight either.
         const auto n = store::campaigns::counts(c, campaign_id);
@@ -244,7 +252,8 @@ void Campaigns::feed(const std::string& campaign_id) {
           else store::campaigns::set_state(c, campaign_id, r.seq, "failed", why.substr(0, 500), t);
         }
       }
-      out.more = i == rows.size() && static_cast<int64_t>(rows.size()) == kFeedBatch;
+      out.more = i == rows.size() && static_cast<int64_t>(rows.size()) == asked &&
+                 in_flight + out.enqueued < in_flight_cap;
       campaign->updated_at = t;
       store::campaigns::save(c, *campaign);
       return out;

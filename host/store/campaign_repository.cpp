@@ -168,6 +168,12 @@ bool has_contact(Connection& c, const std::string& campaign_id, const std::strin
       .has_value();
 }
 
+int64_t count_in_state(Connection& c, const std::string& campaign_id, const std::string& state) {
+  return c.query_one("SELECT COUNT(*) AS n FROM campaign_recipients WHERE campaign_id = ? AND state = ?",
+                     {campaign_id, state})
+      ->integer("n");
+}
+
 std::vector<CampaignRecipient> pending(Connection& c, const std::string& campaign_id, int64_t limit) {
   std::vector<CampaignRecipient> out;
   for (const Row& r : c.query(std::string(kSelectRecipient) +

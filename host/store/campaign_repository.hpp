@@ -74,6 +74,8 @@ void remove(Connection& c, const std::string& id);
 void insert_recipient(Connection& c, const CampaignRecipient& recipient);
 // Whether the campaign already has a recipient row for the contact.
 bool has_contact(Connection& c, const std::string& campaign_id, const std::string& contact_id);
+// How many recipients are in `state` (one index range).
+int64_t count_in_state(Connection& c, const std::string& campaign_id, const std::string& state);
 // The first `limit` pending recipients in seq order.
 std::vector<CampaignRecipient> pending(Connection& c, const std::string& campaign_id, int64_t limit);
 void mark_queued(Connection& c, const std::string& campaign_id, int64_t seq, const std::string& message_id,

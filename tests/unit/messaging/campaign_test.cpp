@@ -204,3 +204,50 @@ TEST_CASE("a message from a recipient after the campaign message counts as its r
   CHECK(rows[0].replied_at.has_value());
   CHECK_FALSE(rows[1].replied_at.has_value());
 }
+
+TEST_CASE("a scheduled campaign starts at its time and sends nothing before", "[messaging][campaigns]") {
+  TempDir dir("sb-cmp");
+  MessagingHost host(dir.path());
+  host.seed_profile("p1");
+  sb::messaging::Audience audience;
+  audience.contact_ids = {add_contact(host, phone_of(1), "Ana", json::object())};
+  auto& campaigns = host.messaging->campaigns();
+  const auto campaign = campaigns.create(workspace(), spec("Hi {{name}}"), audience);
+  host.messaging->start();
+  const int64_t at = sb::now_ms() + 1500;
+  CHECK(campaigns.start(workspace(), campaign.id, at).state == "scheduled");
+  CHECK_THROWS_AS(campaigns.resume(workspace(), campaign.id), sb::Error);
+  REQUIRE(eventually([&] { return state(host, campaign.id) == "completed"; }));
+  const auto sent = host.row("SELECT MIN(updated_at) AS at FROM outbox WHERE campaign_id = ?", {campaign.id});
+  REQUIRE(sent);
+  CHECK(sent->integer("at") >= at);
+  CHECK(host.messaging->campaigns().find(workspace(), campaign.id)->started_at >= at);
+}
+
+TEST_CASE("a running campaign queues only the next seconds of sends in the outbox", "[messaging][campaigns]") {
+  TempDir dir("sb-cmp");
+  MessagingHost host(dir.path());
+  host.seed_profile("p1");
+  sb::messaging::Audience audience;
+  for (int i = 0; i < 100; ++i) audience.contact_ids.push_back(add_contact(host, phone_of(i), "C", json::object()));
+  auto& campaigns = host.messaging->campaigns();
+  const auto campaign = campaigns.create(workspace(), spec("Hello {{name}}", 60), audience);  // 1 a second
+  host.messaging->start();
+  campaigns.start(workspace(), campaign.id);
+  REQUIRE(eventually([&] { return progress(host, campaign.id)["queued"] >= 4; }));
+  std::this_thread::sleep_for(std::chrono::milliseconds(600));  // a few feeder ticks
+  const json p = progress(host, campaign.id);
+  CHECK(p["queued"] <= 7);  // ~5 s ahead at 1 a second
+  CHECK(p["pending"] >= 90);
+  // Each queued row waits for its paced time, one second apart.
+  std::vector<int64_t> due;
+  host.db->read([&](sb::store::Connection& c) {
+    for (const auto& r : c.query("SELECT next_attempt_at FROM outbox WHERE campaign_id = ? AND state = 'pending' "
+                                 "ORDER BY next_attempt_at",
+                                 {campaign.id}))
+      due.push_back(r.integer("next_attempt_at"));
+  });
+  REQUIRE(due.size() >= 3);
+  for (size_t i = 1; i < due.size(); ++i) CHECK(std::abs(due[i] - due[i - 1] - 1000) <= 2);
+  campaigns.cancel(workspace(), campaign.id);
+}
