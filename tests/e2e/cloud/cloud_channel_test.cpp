@@ -576,3 +576,91 @@ TEST_CASE("cloud: transient Graph errors are retried by the outbox, and permanen
   CHECK(st.raw.find(h.graph.access_token()) == std::string::npos);
   CHECK(h.api.host().log_tail(100000).find(h.graph.access_token()) == std::string::npos);
 }
+
+TEST_CASE("cloud: a blob of one workspace cannot be sent from another's profile", "[cloud]") {
+  CloudHost h;
+  const std::string png = std::string("\x89PNG\r\n\x1a\n", 8) + "tenant-a-only";
+  const std::string media = h.graph.add_media(png, "image/png");
+  auto in = h.post(sb::test::cloud_notification(
+      h.graph.phone_number_id(), json::array({{{"id", "wamid.A1"}, {"from", "15551230001"}, {"type", "image"},
+                                               {"image", {{"id", media}, {"mime_type", "image/png"}}}}})));
+  REQUIRE(in);
+  REQUIRE(in->status == 200);
+  const std::string blob = h.inbound_by_external("wamid.A1")["payload"]["media"]["blob"];
+
+  // Tenant B, its own number on its own (fake) Graph API.
+  FakeGraphApi graph_b("graph-token-b", "2099887766");
+  const Tenant b = h.api.make_tenant("b");
+  const std::string profiles_b = "/api/v1/workspaces/" + b.workspace_id + "/profiles";
+  auto made = h.api.call("POST", profiles_b,
+                         {{"id", "cloud-b"},
+                          {"name", "B's number"},
+                          {"channel_plugin", "channel-whatsapp-cloud"},
+                          {"connect", true},
+                          {"config",
+                           {{"phone_number_id", graph_b.phone_number_id()},
+                            {"access_token", graph_b.access_token()},
+                            {"app_secret", "b-secret"},
+                            {"verify_token", "b-verify"},
+                            {"graph_base_url", graph_b.base_url()}}}},
+                         b.owner_auth());
+  INFO(made.raw);
+  REQUIRE(made.status == 201);
+  auto sent = h.api.call("POST", "/api/v1/workspaces/" + b.workspace_id + "/messages",
+                         {{"profile_id", "cloud-b"}, {"to", "+15551230009"}, {"type", "image"}, {"payload", {{"blob", blob}}}},
+                         b.owner_auth());
+  INFO(sent.raw);
+  REQUIRE(sent.status == 202);
+  const std::string id = sent.body["message_id"];
+  json m;
+  REQUIRE(eventually([&] {
+    auto r = h.api.call("GET", "/api/v1/workspaces/" + b.workspace_id + "/messages?direction=out", nullptr, b.owner_auth());
+    for (const auto& x : r.body["data"])
+      if (x["id"] == id && x["status"] == "failed") {
+        m = x;
+        return true;
+      }
+    return false;
+  }, kWait));
+  CHECK(m["error"].get<std::string>().find("does not exist in this workspace") != std::string::npos);
+  CHECK(graph_b.sent_count() == 0);
+  for (const auto& r : graph_b.requests()) CHECK(r.path.find("/media") == std::string::npos);  // nothing uploaded
+  // The same blob from its own workspace goes out.
+  const std::string own = h.send("+15551230001", "image", "", {{"blob", blob}});
+  CHECK(h.status_of_becomes(own, "sent"));
+}
+
+TEST_CASE("cloud: a profile whose token the Graph API refuses is FAILED with the reason, and the token is never shown",
+          "[cloud]") {
+  CloudHost h;
+  auto made = h.api.call("POST", h.profiles(),
+                         {{"id", "cloud-bad"},
+                          {"name", "Wrong token"},
+                          {"channel_plugin", "channel-whatsapp-cloud"},
+                          {"connect", true},
+                          {"config",
+                           {{"phone_number_id", h.graph.phone_number_id()},
+                            {"access_token", "not-the-token-1234"},
+                            {"app_secret", kAppSecret},
+                            {"verify_token", kVerifyToken},
+                            {"graph_base_url", h.graph.base_url()}}}},
+                         h.t.owner_auth());
+  INFO(made.raw);
+  REQUIRE(made.status == 201);
+  ApiResult st;
+  REQUIRE(eventually([&] {
+    st = h.api.call("GET", h.profiles() + "/cloud-bad/status", nullptr, h.t.owner_auth());
+    return st.status == 200 && st.body["status"] == "FAILED";
+  }, kWait));
+  CHECK(st.raw.find("190") != std::string::npos);
+  CHECK(st.raw.find("not-the-token-1234") == std::string::npos);
+  CHECK(h.api.host().log_tail(100000).find("not-the-token-1234") == std::string::npos);
+  // A config without the secrets is refused before any plugin code runs.
+  auto missing = h.api.call("POST", h.profiles(),
+                            {{"id", "cloud-incomplete"},
+                             {"name", "No secrets"},
+                             {"channel_plugin", "channel-whatsapp-cloud"},
+                             {"config", {{"phone_number_id", "123"}}}},
+                            h.t.owner_auth());
+  sb::test::require_error(missing, 400, "invalid_argument");
+}
