@@ -3,6 +3,7 @@
 // Over a real database.
 #include "core/error.hpp"
 #include "messaging/contacts_csv.hpp"
+#include "messaging/contacts_identities.hpp"
 #include "messaging/contacts_opt_out.hpp"
 #include "messaging/contacts_tag_query.hpp"
 #include "messaging/csv.hpp"
@@ -420,6 +421,35 @@ TEST_CASE("a channel's alternate ids find their contact and belong to one contac
     id.contact_id = ana;
     CHECK(code_of([&] { contacts::add_identity(c, "ws_b", id, 12); }) == sb::ErrorCode::not_found);
     CHECK(contacts::identities(c, "ws_a", ana).size() == 1);
+    return 0;
+  });
+}
+
+TEST_CASE("ids a channel reports with an inbound message are recorded for its sender, never failing it",
+          "[messaging][contacts]") {
+  ContactsDb t;
+  const std::string ana = t.add("a", "+12025550101", {});
+  const std::string bob = t.add("a", "+12025550102", {});
+  t.db->write([&](Connection& c) {
+    const auto contact = *contacts::find(c, "ws_a", ana);
+    const nlohmann::json payload = {
+        {"wa_id", "12025550101"},
+        {"identities",
+         {{{"kind", "bsuid"}, {"value", "US.13491208655302741918"}},
+          {{"kind", "Bad Kind"}, {"value", "x"}},   // not a kind: left out
+          {{"kind", "lid"}, {"value", ""}},         // empty: left out
+          "not an object"}}};
+    CHECK(sb::messaging::record_reported_identities(c, contact, "channel-whatsapp-cloud", payload, 10) == 2);
+    CHECK(sb::messaging::record_reported_identities(c, contact, "channel-whatsapp-cloud", payload, 11) == 0);
+    CHECK(contacts::identities(c, "ws_a", ana).size() == 2);
+    CHECK(contacts::find_by_identity(c, "ws_a", "channel-whatsapp-cloud", "", "bsuid", "US.13491208655302741918")->id ==
+          ana);
+    // Bob reporting Ana's id does not take it, and does not throw.
+    const auto other = *contacts::find(c, "ws_a", bob);
+    CHECK(sb::messaging::record_reported_identities(c, other, "channel-whatsapp-cloud",
+                                                    {{"wa_id", "12025550101"}}, 12) == 0);
+    CHECK(contacts::identities(c, "ws_a", bob).empty());
+    CHECK(sb::messaging::record_reported_identities(c, other, "channel-whatsapp-cloud", nlohmann::json::array(), 12) == 0);
     return 0;
   });
 }
