@@ -288,7 +288,13 @@ void Campaigns::apply_events(std::vector<PendingEvent> events) {
     for (const auto& e : events) {
       std::vector<store::CampaignRecipient> found;
       if (e.reply) {
-        found = store::campaigns::by_conversation(c, e.conversation_id);
+        // The reply belongs to the latest campaign message that went out in
+        // the conversation (message ids sort by creation time).
+        const store::CampaignRecipient* latest = nullptr;
+        const auto in_conversation = store::campaigns::by_conversation(c, e.conversation_id);
+        for (const auto& r : in_conversation)
+          if (rank(r.state) >= 1 && r.message_id && (!latest || *r.message_id > *latest->message_id)) latest = &r;
+        if (latest && !latest->replied_at) found.push_back(*latest);
       } else if (auto r = store::campaigns::by_message(c, e.message_id)) {
         found.push_back(std::move(*r));
       }

@@ -30,7 +30,7 @@ TEST_CASE("an unknown variable or an unclosed placeholder is refused, naming the
   }
 }
 
-TEST_CASE("a value fills its placeholder; a missing or empty one takes the default or stops the rendering",
+TEST_CASE("a value fills its placeholder and a missing or empty one takes the default or stops the rendering",
           "[messaging][campaigns]") {
   const auto vars = template_variables("{{name|there}} {{metadata.city}} {{metadata.n}}", "t");
   auto values = template_values(vars, "", "+12025550101", json{{"city", "Lyon"}, {"n", 3}});

@@ -59,7 +59,7 @@ std::string state(MessagingHost& host, const std::string& id) {
 
 }  // namespace
 
-TEST_CASE("each recipient gets its own text; duplicates, unknown contacts, invalid phones, opted-out contacts and "
+TEST_CASE("each recipient gets its own text and duplicates, unknown contacts, invalid phones, opted-out contacts and "
           "missing variables are skipped with the reason",
           "[messaging][campaigns]") {
   TempDir dir("sb-cmp");
@@ -142,7 +142,7 @@ TEST_CASE("a message with an unknown variable, an unclosed placeholder or a bad 
   CHECK(host.count("SELECT COUNT(*) AS n FROM campaigns") == 0);
 }
 
-TEST_CASE("pause withdraws what was queued ahead, resume goes on, cancel skips the rest; nobody gets two",
+TEST_CASE("pause withdraws what was queued ahead, resume goes on, cancel skips the rest and nobody gets two",
           "[messaging][campaigns]") {
   TempDir dir("sb-cmp");
   MessagingHost host(dir.path());
@@ -203,6 +203,16 @@ TEST_CASE("a message from a recipient after the campaign message counts as its r
   REQUIRE(rows.size() == 2);
   CHECK(rows[0].replied_at.has_value());
   CHECK_FALSE(rows[1].replied_at.has_value());
+
+  // A later campaign reaches Bo too: Bo's answer is the later campaign's reply.
+  sb::messaging::Audience again;
+  again.contact_ids = {audience.contact_ids[1]};
+  const auto second = campaigns.create(workspace(), spec("Still there, {{name}}?"), again);
+  campaigns.start(workspace(), second.id);
+  REQUIRE(eventually([&] { return state(host, second.id) == "completed"; }));
+  REQUIRE(host.inject("p1", {{"from", phone_of(2)}, {"text", "yes"}}).status == 200);
+  REQUIRE(eventually([&] { return progress(host, second.id)["replied"] == 1; }));
+  CHECK(progress(host, campaign.id)["replied"] == 1);
 }
 
 TEST_CASE("a scheduled campaign starts at its time and sends nothing before", "[messaging][campaigns]") {
