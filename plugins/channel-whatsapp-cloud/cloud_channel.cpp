@@ -209,7 +209,7 @@ void CloudChannel::handle_notification(const switchboard::Request& req, switchbo
     resp.json(200, json{{"ok", false}, {"error", {{"code", "malformed"}, {"message", e.what()}}}}.dump());
     return;
   }
-  for (const auto& note : n.notes) host().info(note);
+  for (const auto& note : n.notes) host().log(note.find("skipped") != std::string::npos ? SB_LOG_WARN : SB_LOG_INFO, note);
 
   // Media first: a message is emitted with its bytes already in the blob
   // store. An unreachable Graph API gets Meta to retry the whole POST.

@@ -4,6 +4,7 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <stdexcept>
 
@@ -138,7 +139,7 @@ struct ContactInfo {
   std::string user_id;
 };
 
-ContactInfo contact_for(const json& value, const std::string& from) {
+ContactInfo contact_for(const json& value, const std::string& from, bool one_sender) {
   ContactInfo info;
   auto contacts = value.find("contacts");
   if (contacts == value.end() || !contacts->is_array()) return info;
@@ -150,9 +151,10 @@ ContactInfo contact_for(const json& value, const std::string& from) {
       break;
     }
   }
-  // `from` and wa_id may differ (e.g. a number that changed format); a
-  // change with a single contact speaks for that one.
-  if (!chosen && contacts->size() == 1 && (*contacts)[0].is_object()) chosen = &(*contacts)[0];
+  // `from` and wa_id may differ (e.g. a number that changed format): a
+  // change whose messages all come from one sender and that names one
+  // contact speaks for that one.
+  if (!chosen && one_sender && contacts->size() == 1 && (*contacts)[0].is_object()) chosen = &(*contacts)[0];
   if (!chosen) return info;
   info.wa_id = optional_string(*chosen, "wa_id");
   info.user_id = optional_string(*chosen, "user_id");
@@ -160,23 +162,37 @@ ContactInfo contact_for(const json& value, const std::string& from) {
   return info;
 }
 
-InboundItem translate_message(const json& m, const json& value, const std::string& where, std::vector<std::string>& notes,
-                              bool& skip) {
+InboundItem translate_message(const json& m, const json& value, bool one_sender, const std::string& where,
+                              std::vector<std::string>& notes, bool& skip) {
   InboundItem item;
   const std::string id = string_member(m, "id", where);
   const std::string from = string_member(m, "from", where);
   const std::string type = string_member(m, "type", where);
-  const ContactInfo contact = contact_for(value, from);
+  const ContactInfo contact = contact_for(value, from, one_sender);
   json e = json::object();
   e["external_id"] = id;
-  e["from"] = "+" + (from.front() == '+' ? from.substr(1) : from);
+  // `from` is normally the sender's number; when it is not (a business-scoped
+  // user id), the contact's wa_id is the number.
+  const std::string digits_from = from.front() == '+' ? from.substr(1) : from;
+  const bool from_is_phone = std::all_of(digits_from.begin(), digits_from.end(), [](char ch) { return ch >= '0' && ch <= '9'; });
+  const bool wa_id_is_phone = !contact.wa_id.empty() && std::all_of(contact.wa_id.begin(), contact.wa_id.end(),
+                                                                     [](char ch) { return ch >= '0' && ch <= '9'; });
+  if (!from_is_phone && !wa_id_is_phone) {
+    // The host files messages by phone: one it cannot attribute is noted
+    // (and logged) rather than refusing the whole batch.
+    notes.push_back("message " + id + " skipped: its sender " + from.substr(0, 64) + " has no phone number");
+    skip = true;
+    return item;
+  }
+  e["from"] = "+" + (from_is_phone ? digits_from : contact.wa_id);
   e["from_name"] = contact.name;
   e["timestamp"] = timestamp_of(m, where);
   e["wa_id"] = contact.wa_id.empty() ? from : contact.wa_id;
   json identities = json::array();
   identities.push_back({{"kind", "wa_id"}, {"value", e["wa_id"]}});
   if (!contact.user_id.empty()) identities.push_back({{"kind", "bsuid"}, {"value", contact.user_id}});
-  if (!contact.wa_id.empty() && contact.wa_id != from) identities.push_back({{"kind", "from"}, {"value", from}});
+  if (!from_is_phone && from != contact.user_id) identities.push_back({{"kind", "bsuid"}, {"value", from}});
+  else if (!contact.wa_id.empty() && contact.wa_id != from) identities.push_back({{"kind", "from"}, {"value", from}});
   e["identities"] = std::move(identities);
   for (const char* extra : {"context", "referral"}) {
     if (auto it = m.find(extra); it != m.end() && it->is_object()) e[extra] = *it;
@@ -357,10 +373,17 @@ Notification parse_notification(const json& body, const std::string& phone_numbe
       }
       if (auto ms = value.find("messages"); ms != value.end()) {
         if (!ms->is_array()) bad(vw + ".messages", "must be an array");
+        std::string first_from;
+        bool one_sender = true;
+        for (const auto& msg : *ms) {
+          const std::string f = optional_string(msg, "from");
+          if (first_from.empty()) first_from = f;
+          else if (f != first_from) one_sender = false;
+        }
         for (size_t mi = 0; mi < ms->size(); ++mi) {
           bool skip = false;
-          InboundItem item = translate_message((*ms)[mi], value, vw + ".messages[" + std::to_string(mi) + "]",
-                                               n.notes, skip);
+          InboundItem item = translate_message((*ms)[mi], value, one_sender,
+                                               vw + ".messages[" + std::to_string(mi) + "]", n.notes, skip);
           if (!skip) n.messages.push_back(std::move(item));
         }
       }

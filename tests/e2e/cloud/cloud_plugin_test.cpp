@@ -203,6 +203,29 @@ TEST_CASE("cloud plugin: several messages of one POST are each emitted, and a ho
   CHECK(f.webhook("cloud-w", body).status == 200);  // retrying would not help
 }
 
+TEST_CASE("cloud plugin: a sender reported by a user id is filed under the contact's wa_id, and the ids are kept",
+          "[cloud]") {
+  Fixture f;
+  auto ch = f.channel("cloud-u");
+  json body = sb::test::cloud_notification(f.graph.phone_number_id(), json::array());
+  json& value = body["entry"][0]["changes"][0]["value"];
+  value["contacts"] = json::array({{{"profile", {{"name", "Uma"}}}, {"wa_id", "4915112345678"}, {"user_id", "DE.998877"}}});
+  value["messages"] = json::array({{{"id", "wamid.U1"}, {"from", "DE.998877"}, {"timestamp", "1763910000"},
+                                    {"type", "text"}, {"text", {{"body", "hallo"}}}},
+                                   {{"id", "wamid.U2"}, {"from", "XX.nobody"}, {"timestamp", "1763910000"},
+                                    {"type", "text"}, {"text", {{"body", "who"}}}}});
+  CHECK(f.webhook("cloud-u", body).status == 200);
+  const auto inbound = f.host.sink.events_of("message.inbound");
+  REQUIRE(inbound.size() == 1);  // the second has no number to file it under: logged and skipped
+  const json& e = inbound[0].event;
+  CHECK(e["from"] == "+4915112345678");
+  CHECK(e["from_name"] == "Uma");
+  CHECK(e["wa_id"] == "4915112345678");
+  bool bsuid = false;
+  for (const auto& id : e["identities"]) bsuid |= id["kind"] == "bsuid" && id["value"] == "DE.998877";
+  CHECK(bsuid);
+}
+
 TEST_CASE("blob store: content-addressed, durable files per workspace, and no workspace reads another's", "[cloud][blobs]") {
   TempDir dir("sb-blobs");
   sb::store::BlobStore blobs(dir.path());
