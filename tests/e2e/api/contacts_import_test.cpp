@@ -149,6 +149,22 @@ TEST_CASE("contacts import: good rows are written and each bad row is reported w
   CHECK(old["tags"] == json({"old", "new"}));
   CHECK(old["metadata"] == json({{"city", "Paris"}}));
 
+  // Search: the name, phone or email contains the text.
+  for (const char* q : {"lima", "LIMA", "example.com", "5550101"}) {
+    auto found = api.call("GET", contacts_of(a.workspace_id) + "?q=" + q, nullptr, auth);
+    INFO(q << " " << found.raw);
+    REQUIRE(found.status == 200);
+    REQUIRE(found.body["data"].size() == 1);
+    CHECK(found.body["data"][0]["phone"] == "+12025550101");
+  }
+  CHECK(api.call("GET", contacts_of(a.workspace_id) + "?q=nobody", nullptr, auth).body["data"].empty());
+  auto tagged = api.call("GET", contacts_of(a.workspace_id) + "?tags=(a%20OR%20old)%20AND%20NOT%20vip", nullptr, auth);
+  REQUIRE(tagged.status == 200);
+  CHECK(tagged.body["data"].size() == 2);  // Dan (a) and Old (old)
+  auto bad_query = api.call("GET", contacts_of(a.workspace_id) + "?tags=vip%20AND", nullptr, auth);
+  require_error(bad_query, 400, "invalid_argument");
+  CHECK(bad_query.body["error"]["details"]["field"] == "tags");
+
   // The same file again changes nothing; with a default region the last row is read.
   const auto again = import_csv(api, a.workspace_id, auth, csv, "?mode=create_only&default_region=US");
   INFO(again.text);
