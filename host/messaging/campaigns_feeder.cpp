@@ -5,6 +5,7 @@
 #include "core/error.hpp"
 #include "core/ids.hpp"
 #include "messaging/template_vars.hpp"
+#include "plugins/plugin_error.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -244,12 +245,25 @@ void Campaigns::feed(const std::string& campaign_id) {
           c.exec("RELEASE SAVEPOINT campaign_send");
           ++campaign->pace_count;
           ++out.enqueued;
+        } catch (const plugins::PluginError&) {
+          // The database itself failed: not this recipient's fault. The job
+          // fails and the next tick tries again.
+          c.exec("ROLLBACK TO SAVEPOINT campaign_send");
+          c.exec("RELEASE SAVEPOINT campaign_send");
+          throw;
         } catch (const Error& e) {
           c.exec("ROLLBACK TO SAVEPOINT campaign_send");
           c.exec("RELEASE SAVEPOINT campaign_send");
           const std::string why = e.what();
           if (why.find("opted out") != std::string::npos) skip("opted out");
           else store::campaigns::set_state(c, campaign_id, r.seq, "failed", why.substr(0, 500), t);
+        } catch (const std::exception& e) {
+          // Not an error a user caused or can fix: fail the recipient rather
+          // than retry it on every tick.
+          c.exec("ROLLBACK TO SAVEPOINT campaign_send");
+          c.exec("RELEASE SAVEPOINT campaign_send");
+          store::campaigns::set_state(c, campaign_id, r.seq, "failed",
+                                      std::string("internal error: ") + std::string(e.what()).substr(0, 400), t);
         }
       }
       out.more = i == rows.size() && static_cast<int64_t>(rows.size()) == asked &&
