@@ -5,6 +5,7 @@
 
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
+#include <switchboard/plugin.h>
 
 #include <array>
 #include <cstdio>
@@ -28,7 +29,8 @@ TEST_CASE("plugins list run from the build tree finds the first-party plugins an
   for (const auto& p : list) {
     if (p["id"] == "channel-sandbox") sandbox = p["loaded"].get<bool>() && p["kind"] == "channel";
     if (p["id"] == "storage-sqlite") sqlite = p["loaded"].get<bool>() && p["kind"] == "storage";
-    CHECK(p["abi"] == "1.0");
+    // First-party plugins are built with this SDK: the host's own ABI.
+    CHECK(p["abi"] == std::to_string(SB_ABI_VERSION_MAJOR) + "." + std::to_string(SB_ABI_VERSION_MINOR));
   }
   CHECK(sandbox);
   CHECK(sqlite);
