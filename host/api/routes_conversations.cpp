@@ -15,6 +15,7 @@
 #include "core/error.hpp"
 #include "core/ids.hpp"
 #include "messaging/message_rules.hpp"
+#include "messaging/message_types.hpp"
 #include "messaging/phone.hpp"
 #include "store/contact_repository.hpp"
 #include "store/conversation_repository.hpp"
@@ -23,6 +24,9 @@
 #include "tenancy/identity_store.hpp"
 
 #include <algorithm>
+#include <map>
+#include <memory>
+#include <mutex>
 
 namespace sb::api {
 namespace {
@@ -86,35 +90,84 @@ void publish_updated(ApiServices& s, const store::Conversation& conversation, co
                       now_ms()});
 }
 
-// UTF-8 code points: the limit is in characters, not bytes.
-size_t utf8_length(const std::string& s) {
-  return static_cast<size_t>(
-      std::count_if(s.begin(), s.end(), [](char ch) { return (static_cast<unsigned char>(ch) & 0xC0) != 0x80; }));
-}
-
-// The message part of a send body: type, text, payload. Checked here, not
-// left to the outbox, so that every mistake names its field.
+// The message part of a send body: type, text, payload, checked type by
+// type (messaging/message_types.hpp) before anything is queued, so that
+// every mistake names its field.
 messaging::OutgoingMessage parse_outgoing(const json& body) {
   messaging::OutgoingMessage out;
   out.type = optional_string(body, "type", 20).value_or("text");
-  if (!messaging::is_message_type(out.type))
-    throw bad_field("type",
-                    "\"type\" must be one of text, image, video, audio, document, location, contact, poll, "
-                    "interactive, reaction, template");
   // 4 bytes per character at most; the character count is checked below.
   out.text = optional_string(body, "text", 4 * kMaxTextChars).value_or("");
-  if (utf8_length(out.text) > kMaxTextChars)
-    throw bad_field("text", "\"text\" is longer than " + std::to_string(kMaxTextChars) + " characters");
   json payload = optional_object(body, "payload");
   if (!payload.is_null()) out.payload = std::move(payload);
-  if (out.type == "text") {
-    if (out.text.empty()) throw bad_field("text", "a text message needs a non-empty \"text\"");
-  } else if (out.payload.empty()) {
+  if (out.type != "text" && messaging::is_message_type(out.type) && out.payload.empty())
     // An image without its URL, a location without coordinates: nothing a
     // channel could send.
     throw bad_field("payload", "a message of type \"" + out.type + "\" needs its fields in \"payload\"");
-  }
+  messaging::MessageContent checked = messaging::check_outgoing({out.type, out.text, out.payload});
+  out.payload = std::move(checked.payload);
   return out;
+}
+
+// What each profile's channel says it can send, asked once per session
+// instance (a reopened session is asked again).
+class CapabilityCache {
+ public:
+  // The capabilities of `profile_id`'s session, or nullopt when it has none
+  // (then the outbox decides: it retries until the session is back).
+  std::optional<json> of(messaging::ChannelSessions& sessions, const std::string& profile_id) {
+    auto session = sessions.find(profile_id);
+    if (!session) return std::nullopt;
+    {
+      std::lock_guard lock(mu_);
+      auto it = cache_.find(profile_id);
+      if (it != cache_.end() && it->second.first.lock() == session) return it->second.second;
+    }
+    json caps = session->capabilities();
+    std::lock_guard lock(mu_);
+    cache_[profile_id] = {session, caps};
+    return caps;
+  }
+
+ private:
+  std::mutex mu_;
+  std::map<std::string, std::pair<std::weak_ptr<plugins::ChannelInstance>, json>> cache_;
+};
+
+CapabilityCache& capability_cache() {
+  static CapabilityCache cache;
+  return cache;
+}
+
+// 400 "this channel does not send <type> messages" when the profile's
+// channel lists other message types.
+void require_channel_sends(ApiServices& s, const std::string& profile_id, const std::string& plugin_id,
+                           const std::string& type) {
+  if (type == "text") return;
+  if (auto caps = capability_cache().of(s.messaging.sessions(), profile_id))
+    messaging::require_channel_sends(*caps, type, plugin_id);
+}
+
+// A reaction names the message it reacts to by our id or by its external
+// id; the channel needs the external id, and the message must be of the
+// chat the reaction goes to.
+void resolve_reaction(store::Connection& c, const store::Conversation& conversation, messaging::OutgoingMessage& out) {
+  if (out.type != "reaction") return;
+  json& reaction = out.payload["reaction"];
+  if (!reaction.contains("message_id")) return;
+  const std::string id = reaction["message_id"];
+  auto target = store::messages::find(c, conversation.workspace_id, id);
+  if (!target)
+    throw Error(ErrorCode::not_found, "message " + id + " (payload.reaction.message_id) not found in this workspace",
+                {{"field", "payload.reaction.message_id"}});
+  if (target->profile_id != conversation.profile_id || target->contact_id != conversation.contact_id)
+    throw bad_field("payload.reaction.message_id",
+                    "message " + id + " belongs to another chat; a reaction goes to the chat of its message");
+  if (!target->external_id)
+    throw Error(ErrorCode::conflict, "message " + id + " has not reached the channel yet (status " + target->status +
+                                         "); react once it is sent",
+                {{"field", "payload.reaction.message_id"}});
+  reaction["external_id"] = *target->external_id;
 }
 
 void refuse_opted_out(const store::Contact& contact) {
@@ -276,7 +329,13 @@ void add_message_routes(ApiRoutes& routes) {
       auto contact = store::contacts::find(c, ws.id, conversation.contact_id);
       if (!contact) throw Error(ErrorCode::not_found, "the conversation's contact no longer exists");
       refuse_opted_out(*contact);
-      return s.messaging.outbox().enqueue(c, conversation, out);
+      if (out.type != "text") {
+        const auto profile = store::profiles::get(c, ws.id, conversation.profile_id);
+        require_channel_sends(s, conversation.profile_id, profile ? profile->channel_plugin : "the channel", out.type);
+      }
+      auto message = out;
+      resolve_reaction(c, conversation, message);
+      return s.messaging.outbox().enqueue(c, conversation, message);
     });
     return ApiResponse::json(202, queued(sent));
   });
@@ -319,9 +378,12 @@ void add_message_routes(ApiRoutes& routes) {
         contact = store::contacts::upsert_seen(c, {ws.organization_id, ws.id, phone, "", std::nullopt}, now).contact;
       }
       refuse_opted_out(contact);
+      require_channel_sends(s, profile->id, profile->channel_plugin, out.type);
       const auto conversation =
           store::conversations::find_or_open(c, ws.organization_id, ws.id, profile->id, contact.id, now).conversation;
-      return s.messaging.outbox().enqueue(c, conversation, out);
+      auto message = out;
+      resolve_reaction(c, conversation, message);
+      return s.messaging.outbox().enqueue(c, conversation, message);
     });
     return ApiResponse::json(202, queued(sent));
   });

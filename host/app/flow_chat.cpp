@@ -78,9 +78,10 @@ class Chat {
       const auto interactive = m.payload.is_object() ? m.payload.value("interactive", nlohmann::json()) : nlohmann::json();
       if (m.type != "interactive" || !interactive.is_object()) continue;
       taps_.clear();
-      const auto action = interactive.value("action", nlohmann::json::object());
+      // The host's shape keeps buttons and sections at the top; the Cloud API's in "action".
+      const auto action = interactive.value("action", interactive);
       for (const auto& b : action.value("buttons", nlohmann::json::array())) {
-        const auto reply = b.value("reply", nlohmann::json::object());
+        const auto reply = b.value("reply", b);
         taps_[ascii_lower(reply.value("title", ""))] = reply.value("id", "");
       }
       for (const auto& section : action.value("sections", nlohmann::json::array())) {

@@ -271,6 +271,7 @@ std::string string_at(const nlohmann::json& j, const char* key) {
 std::string text_of(const store::Message& m) {
   if (m.text && !m.text->empty()) return *m.text;
   const auto& interactive = interactive_of(m);
+  if (interactive.contains("body") && interactive["body"].is_string()) return interactive["body"].get<std::string>();
   if (interactive.contains("body")) return string_at(interactive["body"], "text");
   return string_at(m.payload, "caption");
 }
@@ -278,8 +279,12 @@ std::string text_of(const store::Message& m) {
 std::vector<std::string> button_titles(const store::Message& m) {
   std::vector<std::string> out;
   const auto& interactive = interactive_of(m);
-  if (!interactive.contains("action") || !interactive["action"].is_object()) return out;
-  const auto& buttons = interactive["action"].value("buttons", nlohmann::json::array());
+  // The host's shape (messaging/message_types.hpp) keeps them at the top;
+  // the Cloud API's in "action".
+  const auto& holder = interactive.contains("action") && interactive["action"].is_object() ? interactive["action"]
+                                                                                             : interactive;
+  if (!holder.is_object()) return out;
+  const auto& buttons = holder.value("buttons", nlohmann::json::array());
   for (const auto& b : buttons) {
     out.push_back(b.contains("reply") ? string_at(b["reply"], "title") : string_at(b, "title"));
   }
@@ -289,8 +294,10 @@ std::vector<std::string> button_titles(const store::Message& m) {
 std::vector<std::string> row_titles(const store::Message& m) {
   std::vector<std::string> out;
   const auto& interactive = interactive_of(m);
-  if (!interactive.contains("action") || !interactive["action"].is_object()) return out;
-  for (const auto& section : interactive["action"].value("sections", nlohmann::json::array())) {
+  const auto& holder = interactive.contains("action") && interactive["action"].is_object() ? interactive["action"]
+                                                                                             : interactive;
+  if (!holder.is_object()) return out;
+  for (const auto& section : holder.value("sections", nlohmann::json::array())) {
     for (const auto& row : section.value("rows", nlohmann::json::array())) out.push_back(string_at(row, "title"));
   }
   return out;

@@ -6,6 +6,7 @@
 #include "flows/lua_json.hpp"
 #include "flows/lua_sandbox.hpp"
 #include "flows/regex.hpp"
+#include "messaging/message_types.hpp"
 
 #include <cmath>
 #include <cstdio>
@@ -59,7 +60,8 @@ int host_send(lua_State* L) {
     require_conversation(scope, "ctx.send");
     nlohmann::json message = lua_type(L, 1) == LUA_TSTRING ? nlohmann::json(lua_tostring(L, 1))
                                                             : to_json(L, 1, "message");
-    nlohmann::json normalized = normalize_outgoing(message);
+    // Then the host's message shape, type by type (as the API checks a send).
+    nlohmann::json normalized = messaging::check_outgoing_object(normalize_outgoing(message));
     std::string id = new_id("msg");
     scope.effects->push_back(Effect{Effect::Kind::send, {{"id", id}, {"message", std::move(normalized)}}});
     lua_pushlstring(L, id.data(), id.size());

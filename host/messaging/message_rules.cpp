@@ -7,8 +7,8 @@ namespace sb::messaging {
 
 namespace {
 
-constexpr std::string_view kMessageTypes[] = {"text",    "image", "video",       "audio",    "document", "location",
-                                              "contact", "poll",  "interactive", "reaction", "template"};
+constexpr std::string_view kMessageTypes[] = {"text",     "image",   "video", "audio",       "document", "sticker",
+                                              "location", "contact", "poll",  "interactive", "reaction", "template"};
 
 // Position on the way to the recipient; -1 for anything else.
 int rank(std::string_view status) {

@@ -8,7 +8,7 @@
 
 namespace sb::messaging {
 
-// text, image, video, audio, document, location, contact, poll,
+// text, image, video, audio, document, sticker, location, contact, poll,
 // interactive, reaction, template.
 bool is_message_type(std::string_view type);
 

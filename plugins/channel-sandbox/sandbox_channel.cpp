@@ -11,8 +11,9 @@ namespace {
 using nlohmann::json;
 using switchboard::Error;
 
-constexpr const char* kMessageTypes[] = {"text",    "image", "video",       "audio",    "document", "location",
-                                         "contact", "poll",  "interactive", "reaction", "template"};
+constexpr const char* kMessageTypes[] = {"text",     "image",   "video", "audio",       "document", "sticker",
+                                         "location", "contact", "poll",  "interactive", "reaction", "template"};
+constexpr const char* kGroupsKey = "groups";
 
 bool is_message_type(std::string_view type) {
   return std::find(std::begin(kMessageTypes), std::end(kMessageTypes), type) != std::end(kMessageTypes);
@@ -108,7 +109,13 @@ SandboxChannel::SandboxChannel(switchboard::Host host, std::string_view config_j
       rng_(std::random_device{}()),
       // External ids carry a per-instance nonce: the host matches receipts to
       // messages by external id, and a counter alone would repeat after a restart.
-      outbound_("sbx-out-" + random_hex(8) + "-", kOutboundCapacity) {
+      outbound_("sbx-out-" + random_hex(8) + "-", kOutboundCapacity),
+      groups_(config_.phone) {
+  try {
+    if (auto saved = host.kv_get(kGroupsKey)) groups_.load(parse_or_null(*saved));
+  } catch (const std::exception& e) {
+    host.warn(std::string("sandbox: could not read the saved groups: ") + e.what());
+  }
 
   using switchboard::Request;
   using switchboard::Response;
@@ -116,6 +123,7 @@ SandboxChannel::SandboxChannel(switchboard::Host host, std::string_view config_j
   route("GET", "outbound", [this](const Request& q, Response& r) { handle_outbound(q, r); });
   route("POST", "pair", [this](const Request& q, Response& r) { handle_pair(q, r); });
   route("GET", "status", [this](const Request& q, Response& r) { handle_status(q, r); });
+  route("POST", "fail", [this](const Request& q, Response& r) { handle_fail(q, r); });
 }
 
 // ---- Channel table ---------------------------------------------------------
@@ -150,13 +158,20 @@ std::string SandboxChannel::send(std::string_view message_json) {
   json message = parse_or_null(message_json);
   if (!message.is_object()) throw Error(SB_ERR_INVALID_ARGUMENT, "the message is not a JSON object");
 
+  // A group message names its group; its "to" is the group's id too.
+  std::string group_id;
+  if (auto g = message.find("group_id"); g != message.end() && g->is_string()) group_id = g->get<std::string>();
   auto to = message.find("to");
-  if (to == message.end() || !to->is_string() || !looks_like_phone(to->get<std::string>()))
+  if (!group_id.empty()) {
+    std::lock_guard<std::mutex> lock(state_mu_);
+    if (!groups_.exists(group_id)) throw Error(SB_ERR_PERMANENT, "the sandbox has no group " + group_id);
+  } else if (to == message.end() || !to->is_string() || !looks_like_phone(to->get<std::string>())) {
     throw Error(SB_ERR_INVALID_ARGUMENT, "\"to\" must be a phone number like +15551234567");
+  }
   auto type = message.find("type");
   if (type == message.end() || !type->is_string() || !is_message_type(type->get<std::string>()))
     throw Error(SB_ERR_INVALID_ARGUMENT,
-                "\"type\" must be one of text, image, video, audio, document, location, contact, poll, "
+                "\"type\" must be one of text, image, video, audio, document, sticker, location, contact, poll, "
                 "interactive, reaction, template");
   if (*type == "text") {
     auto text = message.find("text");
@@ -166,10 +181,10 @@ std::string SandboxChannel::send(std::string_view message_json) {
   std::string key;
   if (auto k = message.find("idempotency_key"); k != message.end() && k->is_string()) key = k->get<std::string>();
 
-  const std::string recipient = to->get<std::string>();
-  const bool refused = std::find(config_.fail_to.begin(), config_.fail_to.end(), digits_of(recipient)) !=
+  const std::string recipient = !group_id.empty() ? group_id : to->get<std::string>();
+  bool refused = std::find(config_.fail_to.begin(), config_.fail_to.end(), digits_of(recipient)) !=
                        config_.fail_to.end();
-  const std::string refusal = "the sandbox refuses to send to " + recipient + " (listed in fail_to)";
+  std::string refusal = "the sandbox refuses to send to " + recipient + " (listed in fail_to)";
 
   OutboundRecord stored;
   {
@@ -177,6 +192,16 @@ std::string SandboxChannel::send(std::string_view message_json) {
     if (const OutboundRecord* first = outbound_.find_by_key(key)) {
       if (first->status == "failed") throw Error(SB_ERR_PERMANENT, first->error);
       return json{{"external_id", first->external_id}}.dump();
+    }
+    if (!refused && fail_plan_.remaining > 0 &&
+        (fail_plan_.to_digits.empty() || fail_plan_.to_digits == digits_of(recipient))) {
+      --fail_plan_.remaining;
+      if (fail_plan_.transient) {
+        ++transient_failures_;
+        throw Error(SB_ERR_UNAVAILABLE, fail_plan_.error);
+      }
+      refused = true;
+      refusal = fail_plan_.error;
     }
     OutboundRecord record;
     record.idempotency_key = key;
@@ -205,7 +230,30 @@ std::string SandboxChannel::status() {
 std::string SandboxChannel::capabilities() {
   json types = json::array();
   for (const char* t : kMessageTypes) types.push_back(t);
-  return json{{"message_types", types}, {"groups", false}, {"receipts", true}, {"simulated", true}}.dump();
+  return json{{"message_types", types}, {"groups", true}, {"receipts", true}, {"simulated", true}}.dump();
+}
+
+std::string SandboxChannel::call(std::string_view op, std::string_view request_json) {
+  const std::string name(op);
+  if (name.rfind("group.", 0) != 0)
+    throw Error(SB_ERR_UNSUPPORTED, "operation " + name + " is not supported by this channel");
+  json request = request_json.empty() ? json::object() : parse_or_null(request_json);
+  // Held across the change and its save, so that saves land in the order
+  // of the changes; the host is not called under state_mu_.
+  std::lock_guard<std::mutex> saving(save_mu_);
+  json result;
+  std::string snapshot;
+  {
+    std::lock_guard<std::mutex> lock(state_mu_);
+    // WhatsApp's group ids look like this: digits, then @g.us.
+    std::string id = "120363";
+    for (int i = 0; i < 12; ++i) id.push_back(static_cast<char>('0' + rng_() % 10));
+    id += "@g.us";
+    result = groups_.call(name, request, id);
+    if (name != SB_OP_GROUP_LIST && name != SB_OP_GROUP_INFO) snapshot = groups_.to_json().dump();
+  }
+  if (!snapshot.empty()) save_groups(snapshot);
+  return result.dump();
 }
 
 // ---- Hook routes -------------------------------------------------------------
@@ -312,6 +360,40 @@ void SandboxChannel::handle_status(const switchboard::Request&, switchboard::Res
   resp.json(200, status());
 }
 
+void SandboxChannel::handle_fail(const switchboard::Request& req, switchboard::Response& resp) {
+  json body = parse_or_null(req.body);
+  if (!body.is_object()) return respond_error(resp, 400, "invalid_argument", "the body must be a JSON object");
+  FailurePlan plan;
+  const json mode = body.value("mode", json("transient"));
+  if (mode != "transient" && mode != "permanent")
+    return respond_error(resp, 400, "invalid_argument", "\"mode\" must be \"transient\" or \"permanent\"");
+  plan.transient = mode == "transient";
+  const json count = body.value("count", json(1));
+  if (!count.is_number_integer() || count.get<int64_t>() < 0 || count.get<int64_t>() > 1000000)
+    return respond_error(resp, 400, "invalid_argument", "\"count\" must be an integer from 0 (clear) to 1000000");
+  plan.remaining = count.get<int64_t>();
+  const json error = body.value("error", json(plan.transient ? "the sandbox is simulating an outage"
+                                                              : "the sandbox is simulating a refusal"));
+  if (!error.is_string() || error.get<std::string>().empty() || error.get<std::string>().size() > 1000)
+    return respond_error(resp, 400, "invalid_argument", "\"error\" must be a non-empty string");
+  plan.error = error.get<std::string>();
+  if (body.contains("to")) {
+    if (!body["to"].is_string() || !looks_like_phone(body["to"].get<std::string>()))
+      return respond_error(resp, 400, "invalid_argument", "\"to\" must be a phone number like +15551234567");
+    plan.to_digits = digits_of(body["to"].get<std::string>());
+  }
+  json answer;
+  {
+    std::lock_guard<std::mutex> lock(state_mu_);
+    fail_plan_ = plan;
+    answer = {{"mode", plan.transient ? "transient" : "permanent"},
+              {"remaining", plan.remaining},
+              {"error", plan.error},
+              {"transient_failures", transient_failures_}};
+  }
+  resp.json(200, answer.dump());
+}
+
 // ---- Pairing and receipts -----------------------------------------------------
 
 void SandboxChannel::start_pairing(PairingEnd end) {
@@ -388,6 +470,15 @@ std::string SandboxChannel::random_hex(std::size_t chars) {
   out.reserve(chars);
   for (std::size_t i = 0; i < chars; ++i) out.push_back(kHex[rng_() & 0xF]);
   return out;
+}
+
+void SandboxChannel::save_groups(const std::string& snapshot) {
+  try {
+    host().kv_put(kGroupsKey, snapshot);
+  } catch (const std::exception& e) {
+    // The groups stay in memory; only a restart would lose the change.
+    host().warn(std::string("sandbox: could not save the groups: ") + e.what());
+  }
 }
 
 nlohmann::json SandboxChannel::status_json_locked() const {

@@ -9,8 +9,9 @@
 //
 // Threads: HTTP worker threads (routes), host threads (channel calls) and
 // scheduler threads (timers) call in concurrently. `state_mu_` guards every field
-// below it; it is never held while calling into the host (emit, timers).
+// below it; it is never held while calling into the host (emit, timers, kv).
 #include "outbound_log.hpp"
+#include "sandbox_groups.hpp"
 
 #include <switchboard/plugin.hpp>
 
@@ -49,6 +50,9 @@ class SandboxChannel final : public switchboard::Channel {
   std::string send(std::string_view message_json) override;
   std::string status() override;
   std::string capabilities() override;
+  // group.list, group.create, group.rename, group.participants, group.info
+  // (sandbox_groups.hpp); any other op is SB_ERR_UNSUPPORTED.
+  std::string call(std::string_view op, std::string_view request_json) override;
 
  private:
   enum class PairingEnd { at_qr, connected };
@@ -57,6 +61,7 @@ class SandboxChannel final : public switchboard::Channel {
   void handle_outbound(const switchboard::Request& req, switchboard::Response& resp);
   void handle_pair(const switchboard::Request& req, switchboard::Response& resp);
   void handle_status(const switchboard::Request& req, switchboard::Response& resp);
+  void handle_fail(const switchboard::Request& req, switchboard::Response& resp);
 
   // Sets CONNECTING now and schedules the rest of the walk; a new walk,
   // connect or disconnect makes the pending steps of an older walk no-ops.
@@ -74,9 +79,24 @@ class SandboxChannel final : public switchboard::Channel {
   // Needs state_mu_ (or the constructor): it draws from rng_.
   std::string random_hex(std::size_t chars);
   nlohmann::json status_json_locked() const;
+  // Saves the groups (SandboxGroups::to_json) in the host's per-instance
+  // state; needs save_mu_, not state_mu_.
+  void save_groups(const std::string& snapshot);
+
+  // Sends that are told to fail (POST fail): the next `remaining` sends
+  // (to `to_digits` only, when set) fail transiently (SB_ERR_UNAVAILABLE,
+  // not recorded: the outbox retries) or permanently (recorded as failed).
+  struct FailurePlan {
+    bool transient = true;
+    int64_t remaining = 0;
+    std::string error;
+    std::string to_digits;
+  };
 
   const SandboxConfig config_;
   const std::string profile_id_;
+
+  std::mutex save_mu_;  // orders the saves of group changes (call)
 
   mutable std::mutex state_mu_;
   std::mt19937_64 rng_;
@@ -84,6 +104,9 @@ class SandboxChannel final : public switchboard::Channel {
   std::string qr_;
   uint64_t generation_ = 0;  // bumped by every connect, disconnect and pairing walk
   OutboundLog outbound_;
+  FailurePlan fail_plan_;
+  int64_t transient_failures_ = 0;  // sends failed by the plan, ever
+  SandboxGroups groups_;
 };
 
 }  // namespace sandbox
