@@ -164,17 +164,13 @@ std::optional<BlobInfo> BlobStore::get(const std::string& workspace_id, std::str
 // ---- PluginBlobs ----
 
 std::string PluginBlobs::workspace_of(const std::string& instance_id) {
-  {
-    std::lock_guard lock(mu_);
-    auto it = workspaces_.find(instance_id);
-    if (it != workspaces_.end()) return it->second;
-  }
+  // Read every time, not cached: a profile id freed by one workspace may be
+  // taken by another, and a stale answer would cross tenants. Blob calls are
+  // rare (media), one indexed read each.
   auto profile = db_.read([&](Connection& c) { return profiles::get(c, instance_id); });
   if (!profile) {
     throw Error(ErrorCode::not_found, "instance " + instance_id + " belongs to no profile, so it has no blob store");
   }
-  std::lock_guard lock(mu_);
-  workspaces_[instance_id] = profile->workspace_id;
   return profile->workspace_id;
 }
 

@@ -16,8 +16,6 @@
 
 #include <cstdint>
 #include <filesystem>
-#include <map>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -68,14 +66,12 @@ class PluginBlobs final : public plugins::PluginBlobStore {
                                          std::string_view ref) override;
 
  private:
-  // The workspace of the profile `instance_id`; throws sb::Error(not_found)
-  // when the instance is not a profile's. Cached: a profile never moves.
+  // The workspace of the profile `instance_id`, read each time; throws
+  // sb::Error(not_found) when the instance is not a profile's.
   std::string workspace_of(const std::string& instance_id);
 
   Database& db_;
   BlobStore& blobs_;
-  std::mutex mu_;
-  std::map<std::string, std::string> workspaces_;  // instance id -> workspace id
 };
 
 }  // namespace sb::store
