@@ -414,6 +414,8 @@ TEST_CASE("cloud: every outbound type reaches the Graph API in its wire format a
   ids.push_back(h.send(to, "image", "", {{"blob", blob}}));
   ids.push_back(h.send(to, "document", "", {{"url", "https://example.com/x.pdf"}, {"filename", "x.pdf"}}));
   ids.push_back(h.send(to, "audio", "", {{"url", "https://example.com/a.ogg"}}));
+  ids.push_back(h.send(to, "video", "a clip", {{"url", "https://example.com/v.mp4"}}));
+  ids.push_back(h.send(to, "sticker", "", {{"url", "https://example.com/s.webp"}}));
   ids.push_back(h.send(to, "location", "", {{"latitude", 52.5}, {"longitude", 13.4}, {"name", "Office"}}));
   ids.push_back(h.send(to, "contact", "", {{"contacts", json::array({{{"name", "Bo Berg"}, {"phones", json::array({{{"phone", "+46701234567"}}})}}})}}));
   ids.push_back(h.send(to, "interactive", "",
@@ -458,6 +460,9 @@ TEST_CASE("cloud: every outbound type reaches the Graph API in its wire format a
   CHECK(image_fields == std::set<std::string>{"link", "id"});
   CHECK(by_type["document"].at(0)["document"]["filename"] == "x.pdf");
   CHECK(by_type["audio"].at(0)["audio"]["link"] == "https://example.com/a.ogg");
+  CHECK(by_type["video"].at(0)["video"]["caption"] == "a clip");
+  CHECK(by_type["sticker"].at(0)["sticker"]["link"] == "https://example.com/s.webp");
+  CHECK_FALSE(by_type["sticker"].at(0)["sticker"].contains("caption"));
   CHECK(by_type["location"].at(0)["location"]["latitude"] == Approx(52.5));
   CHECK(by_type["contacts"].at(0)["contacts"][0]["name"]["formatted_name"] == "Bo Berg");
   REQUIRE(by_type["interactive"].size() == 2);
