@@ -136,7 +136,8 @@ void register_group_routes(ApiRoutes& routes) {
       throw Error(ErrorCode::plugin_error,
                   "plugin " + profile.channel_plugin + " created a group without answering its \"group_id\"");
     audit_group(call, ws, "created", id, {{"profile_id", profile.id}, {"participants", participants.size()}});
-    return ApiResponse::json(201, created);
+    // A channel may answer only the id (plugin.h): the group as it is now.
+    return ApiResponse::json(201, group_call(s, profile, SB_OP_GROUP_INFO, {{"group_id", id}}));
   });
 
   routes.get(one, [&s](Call& call) {
@@ -170,7 +171,10 @@ void register_group_routes(ApiRoutes& routes) {
                              {{"group_id", id}, {"action", action}, {"participants", participants}});
     audit_group(call, ws, "participants." + action, id,
                 {{"profile_id", profile.id}, {"participants", participants.size()}});
-    return ok(result);
+    // The group as it is now, and the channel's answer per participant.
+    json answer = group_call(s, profile, SB_OP_GROUP_INFO, {{"group_id", id}});
+    answer["results"] = result.contains("participants") ? result["participants"] : json::array();
+    return ok(answer);
   });
 
   routes.post(one + "/messages", [&s](Call& call) {

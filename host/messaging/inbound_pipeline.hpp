@@ -14,9 +14,9 @@
 //   "message.status" {"external_id","status","error"?}
 //       moves the outbound message with that external id forward (queued <
 //       sent < delivered < read; failed is terminal; anything else is
-//       ignored as stale) and publishes "message.status"
-//       {"message_id","external_id","conversation_id","contact_id",
-//        "direction","status","error"}. A receipt for an external id the host
+//       ignored as stale) and publishes "message.status" and
+//       "message.<status>" (messaging/status_events.hpp: ids, tenant,
+//       status, error, at). A receipt for an external id the host
 //       does not know yet while the profile has sends in flight is parked
 //       and applied when the send is recorded; otherwise not_found.
 //   "session.status" {"status","qr"?,"detail"?}

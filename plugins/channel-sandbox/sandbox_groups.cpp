@@ -128,9 +128,7 @@ json SandboxGroups::call(const std::string& op, const json& request, const std::
       if (!error.empty()) r["error"] = error;
       results.push_back(std::move(r));
     }
-    json out = info(g);
-    out["results"] = std::move(results);
-    return out;
+    return {{"group_id", g.id}, {"participants", std::move(results)}};
   }
   throw Error(SB_ERR_UNSUPPORTED, "operation " + op + " is not supported by this channel");
 }
