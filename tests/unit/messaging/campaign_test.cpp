@@ -261,3 +261,28 @@ TEST_CASE("a running campaign queues only the next seconds of sends in the outbo
   for (size_t i = 1; i < due.size(); ++i) CHECK(std::abs(due[i] - due[i - 1] - 1000) <= 2);
   campaigns.cancel(workspace(), campaign.id);
 }
+
+TEST_CASE("a recipient the channel refuses fails with its reason and one who opts out once queued is skipped",
+          "[messaging][campaigns]") {
+  TempDir dir("sb-cmp");
+  MessagingHost host(dir.path());
+  host.seed_profile("p1", "channel-sandbox", {{"fail_to", {phone_of(1)}}});
+  sb::messaging::Audience audience;
+  for (int i = 0; i < 6; ++i) audience.contact_ids.push_back(add_contact(host, phone_of(i), "C", json::object()));
+  auto& campaigns = host.messaging->campaigns();
+  const auto campaign = campaigns.create(workspace(), spec("Hello {{name}}", 60), audience);  // 1 a second
+  host.messaging->start();
+  campaigns.start(workspace(), campaign.id);
+  // The last one waits about 5 s in the outbox: it opts out meanwhile.
+  REQUIRE(eventually([&] { return progress(host, campaign.id)["pending"] == 0; }));
+  host.db->write([&](sb::store::Connection& c) {
+    REQUIRE(sb::store::contacts::opt_out(c, sb::test::kWorkspace, audience.contact_ids[5], "api", sb::now_ms()));
+  });
+  REQUIRE(eventually([&] { return state(host, campaign.id) == "completed"; }, std::chrono::seconds(20)));
+  const json p = progress(host, campaign.id);
+  CHECK(p["sent"] == 4);
+  CHECK(p["failed"] == 1);
+  CHECK(p["failed_by_reason"].size() == 1);
+  CHECK(p["skipped_by_reason"]["opted out"] == 1);
+  for (const auto& m : host.sandbox_outbound("p1")) CHECK(m["to"] != phone_of(5));
+}
