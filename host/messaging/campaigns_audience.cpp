@@ -159,6 +159,8 @@ store::Campaign Campaigns::create(const store::Workspace& ws, const CampaignSpec
     throw bad("rate_per_minute", "\"rate_per_minute\" must be 1 to 60000");
   if (!(spec.jitter >= 0 && spec.jitter <= 0.9)) throw bad("jitter", "\"jitter\" must be 0 to 0.9");
   campaign_message_variables(spec.message);
+  // A CSV without a usable header is refused before anything is stored.
+  if (audience.csv) parse_audience_csv(*audience.csv);
 
   store::Campaign campaign;
   campaign.id = spec.id.empty() ? new_id("cmp") : spec.id;

@@ -286,3 +286,19 @@ TEST_CASE("a recipient the channel refuses fails with its reason and one who opt
   CHECK(p["skipped_by_reason"]["opted out"] == 1);
   for (const auto& m : host.sandbox_outbound("p1")) CHECK(m["to"] != phone_of(5));
 }
+
+TEST_CASE("a CSV audience without a phone column is refused and no campaign is left behind", "[messaging][campaigns]") {
+  TempDir dir("sb-cmp");
+  MessagingHost host(dir.path());
+  host.seed_profile("p1");
+  sb::messaging::Audience audience;
+  audience.csv = "name,city\nAna,Lyon\n";
+  try {
+    host.messaging->campaigns().create(workspace(), spec("Hi {{name}}"), audience);
+    FAIL("accepted");
+  } catch (const sb::Error& e) {
+    CHECK(e.code() == sb::ErrorCode::invalid_argument);
+    CHECK(std::string(e.what()).find("phone") != std::string::npos);
+  }
+  CHECK(host.count("SELECT COUNT(*) AS n FROM campaigns") == 0);
+}
