@@ -249,3 +249,40 @@ TEST_CASE("blob store: content-addressed, durable files per workspace, and no wo
   CHECK_THROWS_AS(blobs.put("../ws-a", "text/plain", "x"), sb::Error);
   CHECK(blobs.put("ws-a", "", "").content_type == "application/octet-stream");
 }
+
+TEST_CASE("the fake Graph API refuses what the real one refuses, with Graph error bodies", "[cloud][fake]") {
+  FakeGraphApi graph;
+  httplib::Client c("127.0.0.1", std::stoi(graph.base_url().substr(graph.base_url().rfind(':') + 1)));
+  const std::string path = "/v21.0/" + graph.phone_number_id() + "/messages";
+  const httplib::Headers auth = {{"Authorization", "Bearer " + graph.access_token()}};
+  auto post = [&](const json& body, const httplib::Headers& h) {
+    auto r = c.Post(path.c_str(), h, body.dump(), "application/json");
+    REQUIRE(r);
+    return std::make_pair(r->status, json::parse(r->body, nullptr, false));
+  };
+  const json text = {{"messaging_product", "whatsapp"}, {"to", "+15551230001"}, {"type", "text"}, {"text", {{"body", "hi"}}}};
+  auto [s1, b1] = post(text, {});
+  CHECK(s1 == 401);
+  CHECK(b1["error"]["code"] == 190);
+  CHECK(b1["error"]["fbtrace_id"].is_string());
+  auto [s2, b2] = post(text, auth);
+  CHECK(s2 == 200);
+  CHECK(b2["messages"][0]["id"].get<std::string>().rfind("wamid.", 0) == 0);
+  CHECK(b2["contacts"][0]["wa_id"] == "15551230001");
+  json four = {{"messaging_product", "whatsapp"}, {"to", "+15551230001"}, {"type", "interactive"},
+               {"interactive", {{"type", "button"}, {"body", {{"text", "x"}}}, {"action", {{"buttons", json::array()}}}}}};
+  for (int i = 0; i < 4; ++i)
+    four["interactive"]["action"]["buttons"].push_back({{"type", "reply"}, {"reply", {{"id", std::to_string(i)}, {"title", "t"}}}});
+  auto [s3, b3] = post(four, auth);
+  CHECK(s3 == 400);
+  CHECK(b3["error"]["code"] == 100);
+  auto [s4, b4] = post({{"messaging_product", "whatsapp"}, {"to", "+15551230001"}, {"type", "image"}, {"image", {{"id", "nope"}}}}, auth);
+  CHECK(s4 == 400);
+  auto [s5, b5] = post({{"to", "+15551230001"}, {"type", "text"}, {"text", {{"body", "no product"}}}}, auth);
+  CHECK(s5 == 400);
+  graph.fail_next(FakeGraphApi::Failure::rate_limit);
+  auto [s6, b6] = post(text, auth);
+  CHECK(s6 == 400);
+  CHECK(b6["error"]["code"] == 130429);
+  CHECK(graph.sent_count() == 1);
+}
