@@ -76,6 +76,7 @@ struct Candidate {
   std::string phone;
   json extra = json::object();  // CSV columns over the contact's metadata
   std::optional<std::string> name;  // the CSV's name over the contact's
+  bool created = false;             // the contact is new: it cannot be in the campaign yet
   std::optional<std::string> skip;  // why, when already known
   json error_key;                   // {"line": n} or {"contact_id": id}
 };
@@ -219,7 +220,7 @@ void Campaigns::add_audience_chunks(const store::Campaign& campaign, const Audie
         std::optional<std::string> skip = cand.skip;
         if (!skip && cand.contact) {
           r.phone = cand.contact->phone;
-          if (store::campaigns::has_contact(c, campaign.id, cand.contact->id)) {
+          if (!cand.created && store::campaigns::has_contact(c, campaign.id, cand.contact->id)) {
             skip = "duplicate";
           } else {
             r.contact_id = cand.contact->id;
@@ -334,6 +335,7 @@ void Campaigns::add_audience_chunks(const store::Campaign& campaign, const Audie
           if (cand.name) contact.name = *cand.name;
           contact.metadata = cand.extra;
           cand.contact = store::contacts::create(c, std::move(contact), t);
+          cand.created = true;
           ++report.contacts_created;
         }
       });
