@@ -278,9 +278,14 @@ void SandboxChannel::handle_inbound(const switchboard::Request& req, switchboard
     return respond_error(resp, 400, "invalid_argument", "\"text\" must be a string");
   if (type == "text" && (text == body.end() || text->get<std::string>().empty()))
     return respond_error(resp, 400, "invalid_argument", "a text message needs a non-empty \"text\"");
-  auto name = body.find("name");
+  // The sender's name: "from_name", or "name" when there is no from_name
+  // (then "name" is a field of the message, e.g. a location's).
+  auto name = body.find("from_name");
+  const bool name_is_sender = name == body.end();
+  if (name_is_sender) name = body.find("name");
   if (name != body.end() && !name->is_string())
-    return respond_error(resp, 400, "invalid_argument", "\"name\" must be a string");
+    return respond_error(resp, 400, "invalid_argument",
+                         name_is_sender ? "\"name\" must be a string" : "\"from_name\" must be a string");
   auto id = body.find("id");
   if (id != body.end() && (!id->is_string() || id->get<std::string>().empty()))
     return respond_error(resp, 400, "invalid_argument", "\"id\" must be a non-empty string");
@@ -299,7 +304,7 @@ void SandboxChannel::handle_inbound(const switchboard::Request& req, switchboard
   // Other fields (media, location, ...) pass through to the host as given.
   json event = body;
   event.erase("id");
-  event.erase("name");
+  if (name_is_sender) event.erase("name");
   event["external_id"] = external_id;
   event["from"] = from->get<std::string>();
   event["from_name"] = name != body.end() ? name->get<std::string>() : std::string();

@@ -468,3 +468,46 @@ TEST_CASE("the sandbox's groups outlive a restart of the host", "[messaging][gro
     return info.status == 200 && info.body["subject"] == "Durable";
   }, kWait));
 }
+
+TEST_CASE("the sandbox injects inbound messages of every type, stored with their fields", "[messaging][types]") {
+  TempDir dir("sb-msg-inbound");
+  ApiHost api(dir.path(), kNoLimits);
+  const Tenant a = api.make_tenant("a");
+  make_sandbox(api, a, "a-num");
+  const std::vector<json> messages = {
+      {{"type", "text"}, {"text", "hi"}},
+      {{"type", "image"}, {"text", "look"}, {"media", {{"url", "https://example.com/a.jpg"}, {"mime_type", "image/jpeg"}}}},
+      {{"type", "sticker"}, {"media", {{"url", "https://example.com/s.webp"}}}},
+      {{"type", "location"}, {"from_name", "Ana"}, {"latitude", 38.7}, {"longitude", -9.1}, {"name", "Lisbon"}},
+      {{"type", "contact"}, {"contacts", {{{"name", "Ana"}, {"phones", {{{"phone", "+15551234567"}}}}}}}},
+      {{"type", "interactive"}, {"text", "Yes"}, {"reply_id", "yes"}},
+      {{"type", "reaction"}, {"reaction", {{"external_id", "sbx-out-1"}, {"emoji", "❤"}}}},
+      {{"type", "poll"}, {"poll", {{"question", "Lunch?"}, {"options", {"A", "B"}}}}},
+  };
+  auto c = api.host().client();
+  std::vector<std::string> ids;
+  for (const json& m : messages) {
+    json body = m;
+    body["from"] = "+15557770010";
+    auto res = sb::test::post_inbound(*c, body, "a-num");
+    REQUIRE(res);
+    INFO(m.dump() << " -> " << res->body);
+    REQUIRE(res->status == 200);
+    ids.push_back(json::parse(res->body)["message_id"]);
+  }
+  auto list = api.call("GET", ws_path(a) + "/messages?direction=in&limit=50", nullptr, a.key_auth());
+  REQUIRE(list.status == 200);
+  for (size_t i = 0; i < messages.size(); ++i) {
+    json stored;
+    for (const auto& m : list.body["data"])
+      if (m["id"] == ids[i]) stored = m;
+    INFO(messages[i].dump() << " stored as " << stored.dump());
+    REQUIRE(stored.is_object());
+    CHECK(stored["type"] == messages[i]["type"]);
+    for (const auto& [field, value] : messages[i].items()) {
+      if (field == "type" || field == "from_name") continue;
+      if (field == "text") CHECK(stored["text"] == value);
+      else CHECK(stored["payload"][field] == value);
+    }
+  }
+}
