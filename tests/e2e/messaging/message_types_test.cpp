@@ -343,7 +343,7 @@ TEST_CASE("a message's status moves queued -> sent -> delivered -> read, on the 
   }
 }
 
-TEST_CASE("a channel's permanent failure marks the message failed with its reason; a transient one is retried",
+TEST_CASE("a permanent channel failure marks the message failed with its reason, and a transient one is retried",
           "[messaging][status]") {
   TempDir dir("sb-msg-fail");
   ApiHost api(dir.path(), kNoLimits);
