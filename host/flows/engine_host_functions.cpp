@@ -60,8 +60,13 @@ int host_send(lua_State* L) {
     require_conversation(scope, "ctx.send");
     nlohmann::json message = lua_type(L, 1) == LUA_TSTRING ? nlohmann::json(lua_tostring(L, 1))
                                                             : to_json(L, 1, "message");
+    nlohmann::json normalized = normalize_outgoing(message);
     // Then the host's message shape, type by type (as the API checks a send).
-    nlohmann::json normalized = messaging::check_outgoing_object(normalize_outgoing(message));
+    try {
+      normalized = messaging::check_outgoing_object(normalized);
+    } catch (const Error& e) {
+      throw Error(e.code(), std::string("ctx.send: ") + e.what(), e.details());
+    }
     std::string id = new_id("msg");
     scope.effects->push_back(Effect{Effect::Kind::send, {{"id", id}, {"message", std::move(normalized)}}});
     lua_pushlstring(L, id.data(), id.size());

@@ -511,3 +511,35 @@ TEST_CASE("the sandbox injects inbound messages of every type, stored with their
     }
   }
 }
+
+TEST_CASE("a flow's message is checked like an API send: a bad one fails the run naming the field, nothing is queued",
+          "[messaging][types]") {
+  TempDir dir("sb-msg-flow");
+  ApiHost api(dir.path(), kNoLimits);
+  const Tenant a = api.make_tenant("a");
+  make_sandbox(api, a, "a-num");
+  const std::string lua =
+      "return {trigger = {type = \"keyword\", keywords = {\"menu\"}}, main = function(ctx)\n"
+      "  ctx.send({type = \"interactive\", text = \"Pick\", interactive = {type = \"button\", buttons = {\n"
+      "    {id = \"a\", title = \"A\"}, {id = \"b\", title = \"B\"}, {id = \"c\", title = \"C\"}, {id = \"d\", title = \"D\"}}}})\n"
+      "end}";
+  auto flow = api.call("POST", ws_path(a) + "/flows", {{"id", "menu"}, {"lua", lua}}, a.owner_auth());
+  INFO(flow.raw);
+  REQUIRE(flow.status == 201);
+  auto c = api.host().client();
+  auto in = sb::test::post_inbound(*c, {{"from", "+15557770020"}, {"text", "menu"}}, "a-num");
+  REQUIRE(in);
+  REQUIRE(in->status == 200);
+  json failed;
+  REQUIRE(eventually([&] {
+    auto ex = api.call("GET", ws_path(a) + "/executions?status=failed", nullptr, a.key_auth());
+    if (ex.status != 200 || ex.body["data"].empty()) return false;
+    failed = ex.body["data"][0];
+    return true;
+  }, kWait));
+  INFO(failed.dump());
+  CHECK(failed["error"].get<std::string>().find("interactive.buttons") != std::string::npos);
+  CHECK(failed["error"].get<std::string>().find("at most 3") != std::string::npos);
+  CHECK(sb::test::count(api.host().db_path(), "SELECT COUNT(*) FROM messages WHERE direction = 'out'") == 0);
+  CHECK(outbound(api, "a-num").empty());
+}
