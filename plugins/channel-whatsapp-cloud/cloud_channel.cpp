@@ -5,6 +5,7 @@
 #include <openssl/crypto.h>
 
 #include <algorithm>
+#include <chrono>
 #include <utility>
 
 namespace cloud {
@@ -260,6 +261,15 @@ void CloudChannel::handle_notification(const switchboard::Request& req, switchbo
     }
   }
   for (const auto& st : n.statuses) {
+    // A status of a send that was under way at a crash names its key: the
+    // re-send will answer with this wamid instead of sending again.
+    if (st.contains("idempotency_key") && st["status"] != "failed") {
+      try {
+        resolve_pending(st["idempotency_key"].get<std::string>(), st["external_id"].get<std::string>());
+      } catch (const std::exception& e) {
+        host().warn(std::string("could not record the wamid of an earlier send: ") + e.what());
+      }
+    }
     if (!emit_all(SB_EVENT_MESSAGE_STATUS, st)) {
       resp.json(503, error_body("unavailable", "the host could not store the statuses yet; retry").dump());
       return;
@@ -271,18 +281,43 @@ void CloudChannel::handle_notification(const switchboard::Request& req, switchbo
 
 // ---- sending ----
 
-std::optional<std::string> CloudChannel::recorded_send(const std::string& key) const {
-  const std::string slot = "idem:" + std::to_string(slot_hash(key) % static_cast<uint64_t>(config_.idempotency_slots));
-  auto value = host().kv_get(slot);
+namespace {
+
+std::string idempotency_slot(const std::string& key, int64_t slots) {
+  return "idem:" + std::to_string(slot_hash(key) % static_cast<uint64_t>(slots));
+}
+
+int64_t wall_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
+
+std::optional<CloudChannel::RecordedSend> CloudChannel::recorded_send(const std::string& key) const {
+  auto value = host().kv_get(idempotency_slot(key, config_.idempotency_slots));
   if (!value) return std::nullopt;
   const json entry = parse_or_null(*value);
   if (!entry.is_object() || entry.value("key", std::string()) != key) return std::nullopt;
-  return entry.value("external_id", std::string());
+  RecordedSend r;
+  r.external_id = entry.value("external_id", std::string());
+  r.pending_since = entry.value("pending_since", int64_t{0});
+  if (r.external_id.empty() && r.pending_since == 0) return std::nullopt;
+  return r;
 }
 
 void CloudChannel::record_send(const std::string& key, const std::string& external_id) const {
-  const std::string slot = "idem:" + std::to_string(slot_hash(key) % static_cast<uint64_t>(config_.idempotency_slots));
-  host().kv_put(slot, json{{"key", key}, {"external_id", external_id}}.dump());
+  host().kv_put(idempotency_slot(key, config_.idempotency_slots),
+                json{{"key", key}, {"external_id", external_id}}.dump());
+}
+
+void CloudChannel::record_pending(const std::string& key, int64_t now_ms) const {
+  host().kv_put(idempotency_slot(key, config_.idempotency_slots), json{{"key", key}, {"pending_since", now_ms}}.dump());
+}
+
+void CloudChannel::resolve_pending(const std::string& key, const std::string& external_id) const {
+  auto known = recorded_send(key);
+  if (known && known->external_id.empty()) record_send(key, external_id);
 }
 
 std::string CloudChannel::send(std::string_view message_json) {
@@ -290,13 +325,46 @@ std::string CloudChannel::send(std::string_view message_json) {
   if (!m.is_object()) throw Error(SB_ERR_INVALID_ARGUMENT, "the message must be a JSON object");
   const std::string key = m.value("idempotency_key", std::string());
   if (!key.empty()) {
-    if (auto known = recorded_send(key); known && !known->empty()) {
-      host().debug("send " + key + " was already carried out; answering with its wamid");
-      return json{{"external_id", *known}, {"duplicate", true}}.dump();
+    if (auto known = recorded_send(key)) {
+      if (!known->external_id.empty()) {
+        host().debug("send " + key + " was already carried out; answering with its wamid");
+        return json{{"external_id", known->external_id}, {"duplicate", true}}.dump();
+      }
+      // An earlier attempt got no recorded answer: the host stopped while
+      // Meta may have taken it. Meta's status webhook for it carries the
+      // key (biz_opaque_callback_data) and records the wamid; wait for it
+      // a while (the outbox retries), then send again.
+      const int64_t waited = wall_ms() - known->pending_since;
+      if (waited < config_.ambiguous_send_wait_ms)
+        throw Error(SB_ERR_UNAVAILABLE, "an earlier attempt of this message may have reached WhatsApp before the "
+                                        "host stopped; waiting for its status webhook before sending again");
+      host().warn("send " + key + ": no status arrived for an earlier attempt within " +
+                  std::to_string(config_.ambiguous_send_wait_ms) + " ms; sending again");
     }
   }
-  const json body = graph_message(m, graph_, host());
-  const json answer = graph_.post_message(body);
+  json body = graph_message(m, graph_, host());
+  if (!key.empty()) {
+    // Echoed by Meta in the message's status webhooks: how a send that
+    // was under way at a crash is recognised afterwards.
+    body["biz_opaque_callback_data"] = key;
+    record_pending(key, wall_ms());
+  }
+  json answer;
+  try {
+    answer = graph_.post_message(body);
+  } catch (const Unanswered&) {
+    throw;  // Meta may have taken it: the marker stays, its status webhook will tell
+  } catch (const Error&) {
+    // Meta answered and refused: nothing was sent, a retry may send at once.
+    if (!key.empty()) {
+      try {
+        host().kv_delete(idempotency_slot(key, config_.idempotency_slots));
+      } catch (const std::exception& e) {
+        host().warn(std::string("could not clear the send marker of ") + key + ": " + e.what());
+      }
+    }
+    throw;
+  }
   std::string wamid;
   if (answer.contains("messages") && answer["messages"].is_array() && !answer["messages"].empty()) {
     wamid = answer["messages"][0].value("id", std::string());

@@ -61,8 +61,18 @@ class CloudChannel final : public switchboard::Channel {
   void on_token_invalid(const std::string& detail);
 
   // The wamid recorded for `key`, if any (bounded table in kv state).
-  std::optional<std::string> recorded_send(const std::string& key) const;
+  // The remembered state of a send by its idempotency key: done (with
+  // the wamid), or attempted (pending_since, ms) with no answer recorded —
+  // the host may have died while Meta took it.
+  struct RecordedSend {
+    std::string external_id;  // empty while pending
+    int64_t pending_since = 0;
+  };
+  std::optional<RecordedSend> recorded_send(const std::string& key) const;
   void record_send(const std::string& key, const std::string& external_id) const;
+  void record_pending(const std::string& key, int64_t now_ms) const;
+  // A status webhook named the key of a pending send: record its wamid.
+  void resolve_pending(const std::string& key, const std::string& external_id) const;
 
   const CloudConfig config_;
   const std::string app_secret_;

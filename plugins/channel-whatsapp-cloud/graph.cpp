@@ -229,6 +229,7 @@ CloudConfig CloudConfig::parse(std::string_view config_json) {
   c.media_timeout_ms = j.value("media_timeout_ms", c.media_timeout_ms);
   c.download_media = j.value("download_media", c.download_media);
   c.idempotency_slots = std::max<int64_t>(1, j.value("idempotency_slots", c.idempotency_slots));
+  c.ambiguous_send_wait_ms = std::max<int64_t>(0, j.value("ambiguous_send_wait_ms", c.ambiguous_send_wait_ms));
   return c;
 }
 
@@ -280,7 +281,7 @@ json GraphClient::http(json request) const {
   } catch (const Error& e) {
     // No response: a network failure or a timeout, both worth retrying.
     const sb_status st = e.status() == SB_ERR_TIMEOUT ? SB_ERR_TIMEOUT : SB_ERR_UNAVAILABLE;
-    throw Error(st, "the WhatsApp Cloud API did not answer (" + config_.graph_base_url + ")");
+    throw Unanswered(st, "the WhatsApp Cloud API did not answer (" + config_.graph_base_url + ")");
   }
   json response = parse_or_null(out);
   if (!response.is_object()) throw Error(SB_ERR_INTERNAL, "the host's HTTP client answered malformed JSON");

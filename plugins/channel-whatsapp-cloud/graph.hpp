@@ -34,6 +34,7 @@ struct CloudConfig {
   int64_t media_timeout_ms = 30000;
   bool download_media = true;
   int64_t idempotency_slots = 10000;
+  int64_t ambiguous_send_wait_ms = 30000;
 
   // Parses the validated config (defaults filled); throws
   // switchboard::Error(SB_ERR_INVALID_ARGUMENT) on a missing phone_number_id.
@@ -42,6 +43,13 @@ struct CloudConfig {
 
 // The status for a Graph error code (see the table above).
 sb_status status_for_graph_code(int64_t code, int http_status);
+
+// No answer came (network failure or timeout): Meta may or may not have
+// acted on the request.
+class Unanswered : public switchboard::Error {
+ public:
+  using switchboard::Error::Error;
+};
 
 class GraphClient {
  public:

@@ -292,6 +292,9 @@ json translate_status(const json& s, const std::string& where, bool& skip) {
   json e = {{"external_id", id}, {"status", status}, {"timestamp", timestamp_of(s, where)}};
   const std::string recipient = optional_string(s, "recipient_id");
   if (!recipient.empty()) e["recipient_id"] = recipient;
+  // Our idempotency key, echoed from the send (cloud_channel.cpp).
+  const std::string opaque = optional_string(s, "biz_opaque_callback_data");
+  if (!opaque.empty()) e["idempotency_key"] = opaque;
   if (status == "failed") {
     std::string reason = "the WhatsApp Cloud API reported the message as failed";
     if (auto errs = s.find("errors"); errs != s.end() && errs->is_array() && !errs->empty() && (*errs)[0].is_object()) {

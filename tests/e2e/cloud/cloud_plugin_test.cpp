@@ -10,6 +10,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <chrono>
 #include <map>
 #include <mutex>
 
@@ -41,6 +42,13 @@ class MapState final : public sb::plugins::PluginStateStore {
   size_t size() {
     std::lock_guard lock(mu_);
     return kv_.size();
+  }
+  // Replaces every value that contains `needle` (a crash "before the answer
+  // was recorded" in tests).
+  void replace_values_with(const std::string& needle, const std::string& value) {
+    std::lock_guard lock(mu_);
+    for (auto& [k, v] : kv_)
+      if (v.find(needle) != std::string::npos) v = value;
   }
 
  private:
@@ -129,6 +137,61 @@ TEST_CASE("cloud plugin: a re-send of an idempotency key already answered is ans
   other["idempotency_key"] = "obx_2";
   CHECK(again->send(other)["external_id"] != first);
   CHECK(f.graph.sent_count() == 2);
+}
+
+TEST_CASE("cloud plugin: a send cut off by a crash is recognised by its status webhook and not sent again",
+          "[cloud][idempotency]") {
+  Fixture f;
+  const json msg = {{"message_id", "msg_9"}, {"idempotency_key", "obx_9"}, {"to", "+15551230001"},
+                    {"type", "text"},        {"text", "exactly once"}};
+  std::string wamid;
+  {
+    auto ch = f.channel();
+    wamid = ch->send(msg)["external_id"];
+  }
+  REQUIRE(f.graph.sent_count() == 1);
+  // Meta gets our key with the message and echoes it in the statuses.
+  CHECK(f.graph.sent().back()["biz_opaque_callback_data"] == "obx_9");
+  // The host died after Meta took the message but before the wamid was
+  // recorded: only the attempt's marker is left.
+  const int64_t now_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+  f.state.replace_values_with("obx_9", json{{"key", "obx_9"}, {"pending_since", now_ms}}.dump());
+
+  auto ch = f.channel();
+  // The re-send does not guess: it waits (transient) for the status webhook.
+  bool transient = false;
+  try {
+    ch->send(msg);
+  } catch (const sb::plugins::PluginError& e) {
+    transient = e.transient();
+  }
+  CHECK(transient);
+  CHECK(f.graph.sent_count() == 1);
+
+  const json status = {{"id", wamid}, {"status", "sent"}, {"timestamp", "1763910000"},
+                       {"recipient_id", "15551230001"}, {"biz_opaque_callback_data", "obx_9"}};
+  auto res = f.webhook("cloud-p", sb::test::cloud_notification(f.graph.phone_number_id(), json::array(),
+                                                                json::array({status})));
+  CHECK(res.status == 200);
+  const json answer = ch->send(msg);
+  CHECK(answer["external_id"] == wamid);
+  CHECK(answer["duplicate"] == true);
+  CHECK(f.graph.sent_count() == 1);
+}
+
+TEST_CASE("cloud plugin: a send cut off by a crash with no status after the wait is sent again", "[cloud][idempotency]") {
+  Fixture f;
+  const json msg = {{"message_id", "msg_8"}, {"idempotency_key", "obx_8"}, {"to", "+15551230001"},
+                    {"type", "text"},        {"text", "lost?"}};
+  f.state.put("channel-whatsapp-cloud", "cloud-p", "unrelated", "{}");
+  json config = f.config();
+  config["ambiguous_send_wait_ms"] = 0;
+  auto ch = f.host.registry.create_channel("channel-whatsapp-cloud", "cloud-p", config);
+  ch->send(msg);
+  f.state.replace_values_with("obx_8", json{{"key", "obx_8"}, {"pending_since", 1}}.dump());
+  CHECK_FALSE(ch->send(msg)["external_id"].get<std::string>().empty());
+  CHECK(f.graph.sent_count() == 2);  // at least once: the status never came
 }
 
 TEST_CASE("cloud plugin: the table of remembered sends is bounded", "[cloud]") {
