@@ -1,6 +1,7 @@
 #include "api/api_context.hpp"
 
 #include "core/error.hpp"
+#include "core/text.hpp"
 #include "tenancy/identity_store.hpp"
 
 #include <cmath>
@@ -114,7 +115,9 @@ store::Workspace Call::workspace(tenancy::Permission permission) {
   }
   store::Workspace ws = services.access.authorize_workspace(principal, id, permission);
   std::optional<std::string> agency = query("agencyId");
-  if (!agency && !request.body.empty() && body().contains("agencyId") && body()["agencyId"].is_string())
+  // Only a JSON body can name it (an import's body is a CSV file).
+  const bool json_body = ascii_lower(request.header("content-type")).rfind("application/json", 0) == 0;
+  if (!agency && json_body && !request.body.empty() && body().contains("agencyId") && body()["agencyId"].is_string())
     agency = body()["agencyId"].get<std::string>();
   if (agency && *agency != ws.organization_id)
     throw Error(ErrorCode::not_found, "workspace " + id + " not found in agency " + *agency, {{"field", "tenantId"}});
@@ -241,9 +244,12 @@ void register_api_routes(ApiRoutes& routes) {
   register_sending_rule_routes(routes);
   register_contact_routes(routes);
   register_conversation_routes(routes);
+  register_group_routes(routes);
+  register_campaign_routes(routes);
   register_flow_routes(routes);
   register_audit_routes(routes);
   register_event_routes(routes);
+  register_webhook_routes(routes);
   register_system_routes(routes);
 }
 

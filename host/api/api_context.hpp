@@ -27,6 +27,7 @@
 #include "tenancy/crypto.hpp"
 #include "tenancy/dashboards.hpp"
 #include "tenancy/rate_limiter.hpp"
+#include "webhooks/webhook_dispatcher.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -55,6 +56,7 @@ struct ApiServices {
   tenancy::RateLimiter& login_limiter;  // per login identity (email) and per address
   tenancy::LoginThrottle& login_throttle;
   std::chrono::milliseconds sse_heartbeat{15000};
+  webhooks::WebhookDispatcher* webhooks = nullptr;  // set by the app before routes are added
 };
 
 // One authenticated request.
@@ -166,9 +168,12 @@ void register_profile_routes(ApiRoutes& routes);     // profiles, and the dashbo
 void register_sending_rule_routes(ApiRoutes& routes);  // a profile's sending rules and their state
 void register_contact_routes(ApiRoutes& routes);
 void register_conversation_routes(ApiRoutes& routes);  // conversations and their messages
+void register_group_routes(ApiRoutes& routes);      // a profile's WhatsApp groups, on channels that have them
+void register_campaign_routes(ApiRoutes& routes);      // campaigns, their recipients and progress
 void register_flow_routes(ApiRoutes& routes);        // flows, revisions, executions
 void register_audit_routes(ApiRoutes& routes);
 void register_event_routes(ApiRoutes& routes);       // GET /api/v1/events (SSE)
+void register_webhook_routes(ApiRoutes& routes);     // outbound webhook subscriptions and their deliveries
 void register_system_routes(ApiRoutes& routes);      // /metrics, /api/v1/openapi.json, /api/v1/me
 
 // Every route of /api/v1 and /v1 in one call, in the order above.

@@ -2,8 +2,11 @@
 
 #include "core/error.hpp"
 #include "core/ids.hpp"
+#include "messaging/contacts_identities.hpp"
+#include "messaging/contacts_opt_out.hpp"
 #include "messaging/message_rules.hpp"
 #include "messaging/phone.hpp"
+#include "messaging/status_events.hpp"
 #include "store/contact_repository.hpp"
 #include "store/conversation_repository.hpp"
 #include "store/message_repository.hpp"
@@ -133,6 +136,9 @@ json InboundPipeline::receive_message(const std::string& plugin_id, const std::s
   struct Stored {
     store::Message message;
     bool duplicate = false;
+    std::optional<store::Contact> opt_changed;  // a STOP / START keyword changed the contact
+    std::optional<store::Contact> new_contact;            // first message from this number
+    std::optional<store::Conversation> new_conversation;  // this message opened a conversation
   };
   Stored stored = db_.write([&](store::Connection& c) {
     const store::Profile profile = require_profile(c, plugin_id, profile_id);
@@ -141,11 +147,11 @@ json InboundPipeline::receive_message(const std::string& plugin_id, const std::s
 
     const int64_t now = now_ms();
     store::ContactSighting seen{profile.organization_id, profile.workspace_id, in.from, in.from_name, std::nullopt};
-    const store::Contact contact = store::contacts::upsert_seen(c, seen, now).contact;
-    const store::Conversation conversation =
-        store::conversations::find_or_open(c, profile.organization_id, profile.workspace_id, profile.id, contact.id,
-                                           now)
-            .conversation;
+    const store::contacts::Upserted upserted = store::contacts::upsert_seen(c, seen, now);
+    const store::Contact& contact = upserted.contact;
+    const store::conversations::Opened opened = store::conversations::find_or_open(c, profile.organization_id, profile.workspace_id,
+                                                                    profile.id, contact.id, now);
+    const store::Conversation& conversation = opened.conversation;
 
     store::Message m = store::new_message(conversation, "in", "received", now);
     m.external_id = in.external_id;
@@ -154,14 +160,31 @@ json InboundPipeline::receive_message(const std::string& plugin_id, const std::s
     m.payload = in.payload;
     store::messages::insert(c, m);
     store::conversations::touch(c, conversation.id, now);
-    return Stored{std::move(m), false};
+    record_reported_identities(c, contact, plugin_id, in.payload, now);  // contacts_identities.hpp
+    // Opt-out keywords (contacts_opt_out.hpp): in the same commit as the
+    // message, so a STOP is never stored without taking effect.
+    auto opt_changed = apply_opt_keyword(c, contact, in.type == "text" ? in.text : std::nullopt, now);
+    Stored out{std::move(m), false, std::move(opt_changed)};
+    if (upserted.created) out.new_contact = contact;
+    if (opened.created) out.new_conversation = conversation;
+    return out;
   });
 
   if (!stored.duplicate) {
+    // What the message created first, then the message itself.
+    if (stored.new_contact)
+      bus_.publish(make_event("contact.created", stored.message.workspace_id, profile_id,
+                              store::to_json(*stored.new_contact)));
+    if (stored.new_conversation)
+      bus_.publish(make_event("conversation.created", stored.message.workspace_id, profile_id,
+                              store::to_json(*stored.new_conversation)));
     json data = store::to_json(stored.message);
     data["from"] = in.from;
     data["from_name"] = in.from_name;
     bus_.publish(make_event("message.received", stored.message.workspace_id, profile_id, std::move(data)));
+    if (stored.opt_changed)
+      bus_.publish(make_event("contact.updated", stored.message.workspace_id, profile_id,
+                              store::to_json(*stored.opt_changed)));
   }
   return {{"message_id", stored.message.id},
           {"conversation_id", stored.message.conversation_id},
@@ -209,16 +232,7 @@ json InboundPipeline::apply_message_status(const std::string& plugin_id, const s
 
   if (!applied.message) return {{"external_id", external_id}, {"parked", true}, {"updated", false}};
   const store::Message& m = *applied.message;
-  if (applied.changed) {
-    bus_.publish(make_event("message.status", m.workspace_id, profile_id,
-                            {{"message_id", m.id},
-                             {"external_id", external_id},
-                             {"conversation_id", m.conversation_id},
-                             {"contact_id", m.contact_id},
-                             {"direction", "out"},
-                             {"status", m.status},
-                             {"error", m.error ? json(*m.error) : json(nullptr)}}));
-  }
+  if (applied.changed) publish_status_change(bus_, m, m.status, m.error);
   return {{"message_id", m.id}, {"status", m.status}, {"updated", applied.changed}};
 }
 

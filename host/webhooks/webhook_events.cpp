@@ -24,12 +24,10 @@ bool is_event_name(std::string_view name) {
 
 std::vector<WebhookEvent> webhook_events_of(const Event& e) {
   const std::string& t = e.type;
-  if (t == "message.status") {
-    const std::string status = e.data.value("status", std::string());
-    if (status == "sent" || status == "delivered" || status == "read" || status == "failed")
-      return {{"message." + status, e.data}};
-    return {};
-  }
+  // The bus carries every status change twice: "message.status" (for the
+  // event stream's listeners) and "message.<status>" (messaging/status_events.hpp).
+  // Webhooks take the second, which already has the documented name.
+  if (t == "message.status") return {};
   if (t == "session.status") {
     std::vector<WebhookEvent> out = {{t, e.data}};
     if (e.data.value("status", std::string()) == "QR_READY" && e.data.contains("qr") && e.data["qr"].is_string())

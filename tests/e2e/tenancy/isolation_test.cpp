@@ -115,6 +115,13 @@ std::map<std::string, Entry> isolation_table(const std::map<std::string, std::st
       {"GET " + W + "/profiles/:profile_id/status", {Scope::tenant}},
       {"GET " + W + "/profiles/:profile_id/sending-rules", {Scope::tenant}},
       {"PUT " + W + "/profiles/:profile_id/sending-rules", {Scope::tenant, true, {{"enabled", false}}}},
+      {"GET " + W + "/profiles/:profile_id/groups", {Scope::tenant}},
+      {"POST " + W + "/profiles/:profile_id/groups", {Scope::tenant, true, {{"subject", "intruders"}}}},
+      {"GET " + W + "/profiles/:profile_id/groups/:group_id", {Scope::tenant}},
+      {"PATCH " + W + "/profiles/:profile_id/groups/:group_id", {Scope::tenant, true, {{"subject", "taken over"}}}},
+      {"POST " + W + "/profiles/:profile_id/groups/:group_id/participants",
+       {Scope::tenant, true, {{"action", "add"}, {"participants", {"+15559990002"}}}}},
+      {"POST " + W + "/profiles/:profile_id/groups/:group_id/messages", {Scope::tenant, true, {{"text", "intruder"}}}},
       {"GET /api/v1/sessions", {Scope::tenant}},
       {"POST /api/v1/sessions", {Scope::tenant, true, profile}},
       {"GET /api/v1/sessions/:profile_id", {Scope::tenant}},
@@ -130,6 +137,10 @@ std::map<std::string, Entry> isolation_table(const std::map<std::string, std::st
       {"DELETE " + W + "/contacts/:contact_id", {Scope::tenant, true}},
       {"POST " + W + "/contacts/:contact_id/tags", {Scope::tenant, true, {{"tags", {"intruder"}}}}},
       {"DELETE " + W + "/contacts/:contact_id/tags/:tag", {Scope::tenant, true}},
+      {"POST " + W + "/contacts/:contact_id/opt-out", {Scope::tenant, true, {{"reason", "intruder"}}}},
+      {"POST " + W + "/contacts/:contact_id/opt-in", {Scope::tenant, true}},
+      {"POST " + W + "/contacts/import", {Scope::tenant, true}},
+      {"GET " + W + "/contacts/export", {Scope::tenant}},
 
       {"GET " + W + "/conversations", {Scope::tenant}},
       {"GET " + W + "/conversations/:conversation_id", {Scope::tenant}},
@@ -157,6 +168,35 @@ std::map<std::string, Entry> isolation_table(const std::map<std::string, std::st
       {"GET " + W + "/flows/:flow_id/revisions/:hash", {Scope::tenant}},
       {"GET " + W + "/executions", {Scope::tenant}},
       {"GET " + W + "/executions/:execution_id", {Scope::tenant}},
+
+      {"GET " + W + "/campaigns", {Scope::tenant}},
+      {"POST " + W + "/campaigns",
+       {Scope::tenant, true, {{"name", "x"}, {"profile_id", "a-number"}, {"message", {{"text", "intruder"}}}}}},
+      {"GET " + W + "/campaigns/:campaign_id", {Scope::tenant}},
+      {"PATCH " + W + "/campaigns/:campaign_id", {Scope::tenant, true, {{"name", "taken over"}}}},
+      {"DELETE " + W + "/campaigns/:campaign_id", {Scope::tenant, true}},
+      {"GET " + W + "/campaigns/:campaign_id/recipients", {Scope::tenant}},
+      {"POST " + W + "/campaigns/:campaign_id/recipients",
+       {Scope::tenant, true, {{"contact_ids", {a.count("contact_id") ? a.at("contact_id") : "x"}}}}},
+      {"GET " + W + "/campaigns/:campaign_id/progress", {Scope::tenant}},
+      {"POST " + W + "/campaigns/:campaign_id/start", {Scope::tenant, true, json::object()}},
+      {"POST " + W + "/campaigns/:campaign_id/pause", {Scope::tenant, true, json::object()}},
+      {"POST " + W + "/campaigns/:campaign_id/resume", {Scope::tenant, true, json::object()}},
+      {"POST " + W + "/campaigns/:campaign_id/cancel", {Scope::tenant, true, json::object()}},
+
+      {"GET " + W + "/webhooks", {Scope::tenant, true}},
+      {"POST " + W + "/webhooks", {Scope::tenant, true, {{"url", "http://127.0.0.1:9/intruder"}}}},
+      {"GET " + W + "/webhooks/:webhook_id", {Scope::tenant, true}},
+      {"PATCH " + W + "/webhooks/:webhook_id", {Scope::tenant, true, {{"url", "http://127.0.0.1:9/intruder"}}}},
+      {"DELETE " + W + "/webhooks/:webhook_id", {Scope::tenant, true}},
+      {"POST " + W + "/webhooks/:webhook_id/rotate-secret", {Scope::tenant, true}},
+      {"POST " + W + "/webhooks/:webhook_id/pause", {Scope::tenant, true}},
+      {"POST " + W + "/webhooks/:webhook_id/resume", {Scope::tenant, true}},
+      {"POST " + W + "/webhooks/:webhook_id/test", {Scope::tenant, true}},
+      {"GET " + W + "/webhook-deliveries", {Scope::tenant, true}},
+      {"GET " + W + "/webhook-deliveries/:delivery_id", {Scope::tenant, true}},
+      {"POST " + W + "/webhook-deliveries/:delivery_id/replay", {Scope::tenant, true}},
+      {"POST " + W + "/webhook-deliveries/replay", {Scope::tenant, true, {{"from", 0}, {"to", 4102444800000LL}}}},
   };
 }
 
@@ -195,6 +235,9 @@ TEST_CASE("every route answers another tenant's ids with 404 and a viewer's writ
                           a.owner_auth());
   REQUIRE(profile.status == 201);
   ids["profile_id"] = "a-number";
+  auto group = api.call("POST", W + "/profiles/a-number/groups", {{"subject", "Team A"}}, a.owner_auth());
+  REQUIRE(group.status == 201);
+  ids["group_id"] = group.body["group_id"];
   {
     auto c = api.host().client();
     auto in = sb::test::post_inbound(*c, {{"from", "+15551230000"}, {"name", "Ana"}, {"text", "hello"}}, "a-number");
@@ -221,6 +264,18 @@ TEST_CASE("every route answers another tenant's ids with 404 and a viewer's writ
   auto inv = api.call("POST", W + "/invitations", {{"email", "pending@a.example.com"}, {"role", "viewer"}}, a.owner_auth());
   REQUIRE(inv.status == 201);
   ids["invitation_id"] = inv.body["id"];
+  auto webhook = api.call("POST", W + "/webhooks", {{"url", "http://127.0.0.1:9/hooks"}}, a.owner_auth());
+  REQUIRE(webhook.status == 201);
+  ids["webhook_id"] = webhook.body["id"];
+  auto ping = api.call("POST", W + "/webhooks/" + ids["webhook_id"] + "/test", json::object(), a.owner_auth());
+  REQUIRE(ping.status == 201);
+  ids["delivery_id"] = ping.body["id"];
+  auto campaign = api.call("POST", W + "/campaigns",
+                           {{"id", "a-campaign"}, {"name", "A"}, {"profile_id", "a-number"},
+                            {"message", {{"text", "hi {{name}}"}}}, {"audience", {{"contact_ids", {ids["contact_id"]}}}}},
+                           a.owner_auth());
+  REQUIRE(campaign.status == 201);
+  ids["campaign_id"] = "a-campaign";
   const std::string viewer = api.add_member(a, "viewer@a.example.com", "viewer");
   ids["user_id"] = api.call("GET", "/api/v1/me", nullptr, {{"Authorization", "Bearer " + viewer}}).body["user"]["id"];
 
@@ -263,7 +318,7 @@ TEST_CASE("every route answers another tenant's ids with 404 and a viewer's writ
 
   // B's walk and A's viewer changed nothing of A's.
   for (const std::string& p : {W + "/profiles/a-number", W + "/contacts/" + ids["contact_id"], W + "/flows/greeter",
-                               W + "/conversations/" + ids["conversation_id"]}) {
+                               W + "/conversations/" + ids["conversation_id"], W + "/campaigns/a-campaign"}) {
     auto res = api.call("GET", p, nullptr, a.owner_auth());
     INFO(p << " " << res.raw);
     CHECK(res.status == 200);

@@ -75,6 +75,8 @@ TEST_CASE("event hub: streamed events get strictly increasing ids from 1; other 
   CHECK(EventHub::public_type("message.received") == "message.received");
   CHECK(EventHub::public_type("handoff.released") == "conversation.updated");
   CHECK(EventHub::public_type("contact.tagged").empty());
+  CHECK(EventHub::public_type("campaign.progress") == "campaign.progress");
+  CHECK(EventHub::public_type("conversation.created") == "conversation.created");
 }
 
 TEST_CASE("event hub: resuming after id N returns exactly N+1.., in batches of max", "[event_stream]") {

@@ -62,7 +62,7 @@ TEST_CASE("a cold budget holds outreach back while replies go on", "[messaging][
   REQUIRE(eventually([&] { return sent_count(host, "cold") == 3; }));
 
   // A contact writes in: the answer is a reply and is not held back.
-  auto in = host.inject("p1", {{"external_id", "wamid.in1"}, {"from", "+15559990000"}, {"type", "text"}, {"text", "hi"}});
+  auto in = host.inject("p1", {{"id", "wamid.in1"}, {"from", "+15559990000"}, {"type", "text"}, {"text", "hi"}});
   REQUIRE(in.status == 200);
   const std::string conversation = json::parse(in.body)["conversation_id"];
   sb::messaging::OutgoingMessage reply;
@@ -168,7 +168,7 @@ TEST_CASE("an opted-out contact gets no outreach, but still its answers", "[mess
   CHECK(host.sandbox_outbound("p1").empty());
 
   // The contact writes (say, to ask something): the answer goes out.
-  auto in = host.inject("p1", {{"external_id", "wamid.in2"}, {"from", phone(1)}, {"type", "text"}, {"text", "question"}});
+  auto in = host.inject("p1", {{"id", "wamid.in2"}, {"from", phone(1)}, {"type", "text"}, {"text", "question"}});
   sb::messaging::OutgoingMessage reply;
   reply.profile_id = "p1";
   reply.contact_id = early.contact_id;

@@ -34,7 +34,9 @@ TEST_CASE("an event reaches the matching subscriptions of its own workspace, sig
   f.subscribe("b-ws", other_tenant.url());
 
   f.publish("message.received", "a-ws", received("c1", "hello"));
+  // The bus publishes a status change under both names; webhooks take message.<status> only.
   f.publish("message.status", "a-ws", {{"message_id", "m2"}, {"conversation_id", "c1"}, {"status", "delivered"}});
+  f.publish("message.delivered", "a-ws", {{"message_id", "m2"}, {"conversation_id", "c1"}, {"status", "delivered"}});
   f.publish("session.status", "a-ws", {{"profile_id", "p1"}, {"status", "QR_READY"}, {"qr", "2@abc"}});
   f.publish("contact.tagged", "a-ws", {{"contact_id", "x"}});  // not a webhook event
   CHECK(f.dispatcher->deliver_due() == 5);
