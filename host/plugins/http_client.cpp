@@ -1,37 +1,21 @@
 #include "plugins/http_client.hpp"
 
+#include "core/base64.hpp"
 #include "core/error.hpp"
 
 #include <httplib.h>
-#include <openssl/evp.h>
 
 #include <regex>
 
 namespace sb::plugins {
 namespace {
 
-// Standard base64 (with padding), for binary bodies: a JSON string must be
-// UTF-8, so bytes travel as "body_base64".
-std::string base64_encode(std::string_view data) {
-  std::string out(4 * ((data.size() + 2) / 3), '\0');
-  const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                                reinterpret_cast<const unsigned char*>(data.data()), static_cast<int>(data.size()));
-  out.resize(static_cast<size_t>(n));
-  return out;
-}
-
-std::string base64_decode(std::string_view text) {
-  if (text.size() % 4 != 0) throw Error(ErrorCode::invalid_argument, "body_base64 is not base64");
-  std::string out(3 * text.size() / 4, '\0');
-  const int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                                reinterpret_cast<const unsigned char*>(text.data()), static_cast<int>(text.size()));
-  if (n < 0) throw Error(ErrorCode::invalid_argument, "body_base64 is not base64");
-  size_t len = static_cast<size_t>(n);
-  // EVP_DecodeBlock counts the padding as zero bytes.
-  if (!text.empty() && text.back() == '=') --len;
-  if (text.size() >= 2 && text[text.size() - 2] == '=') --len;
-  out.resize(len);
-  return out;
+// Binary bodies travel as "body_base64" (core/base64.hpp): a JSON string
+// must be UTF-8.
+std::string body_from_base64(std::string_view text) {
+  auto out = base64_decode(text);
+  if (!out) throw Error(ErrorCode::invalid_argument, "body_base64 is not base64");
+  return *out;
 }
 
 }  // namespace
@@ -75,7 +59,7 @@ nlohmann::json perform_http_request(const nlohmann::json& request) {
       }
     }
   }
-  const std::string body = request.contains("body_base64") ? base64_decode(request.value("body_base64", ""))
+  const std::string body = request.contains("body_base64") ? body_from_base64(request.value("body_base64", ""))
                                                             : request.value("body", "");
 
   httplib::Result result{nullptr, httplib::Error::Unknown};

@@ -6,6 +6,8 @@
 //
 // Stateless except SecretBox (immutable after construction): every function
 // is safe from any thread.
+#include "core/base64.hpp"
+
 #include <cstdint>
 #include <filesystem>
 #include <optional>
@@ -17,9 +19,9 @@ namespace sb::tenancy {
 // `bytes` random bytes from the OS, as unpadded base64url (URL- and
 // header-safe). 32 bytes = 256 bits for every secret the host hands out.
 std::string random_token(size_t bytes = 32);
-std::string base64url_encode(std::string_view data);
-// nullopt when `text` is not base64url.
-std::optional<std::string> base64url_decode(std::string_view text);
+// base64url_encode / base64url_decode: core/base64.hpp.
+using sb::base64url_decode;
+using sb::base64url_encode;
 
 // Lower-case hex SHA-256 of `data`: how tokens and API key secrets are
 // stored (they carry 256 bits of entropy, so a fast hash is enough).
