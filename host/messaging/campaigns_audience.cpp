@@ -225,6 +225,10 @@ void Campaigns::add_audience_chunks(const store::Campaign& campaign, const Audie
           } else {
             r.contact_id = cand.contact->id;
             if (cand.contact->opted_out) skip = "opted out";
+            // A WhatsApp group is kept as a contact (routes_groups.cpp): a
+            // broadcast goes to people, not into groups.
+            const std::string& phone = cand.contact->phone;
+            if (!skip && phone.size() > 5 && phone.compare(phone.size() - 5, 5, "@g.us") == 0) skip = "a group";
           }
         }
         if (!skip && cand.contact) {

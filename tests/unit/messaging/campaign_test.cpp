@@ -302,3 +302,22 @@ TEST_CASE("a CSV audience without a phone column is refused and no campaign is l
   }
   CHECK(host.count("SELECT COUNT(*) AS n FROM campaigns") == 0);
 }
+
+TEST_CASE("a WhatsApp group kept as a contact is skipped by a broadcast", "[messaging][campaigns]") {
+  TempDir dir("sb-cmp");
+  MessagingHost host(dir.path());
+  host.seed_profile("p1");
+  const std::string person = add_contact(host, phone_of(1), "Ana", json::object());
+  // As routes_groups.cpp keeps a group: its id as phone and wa_id.
+  const std::string group = host.db->write([](sb::store::Connection& c) {
+    const std::string id = "120363000000000001@g.us";
+    return sb::store::contacts::upsert_seen(c, {sb::test::kOrg, sb::test::kWorkspace, id, "Team", id}, sb::now_ms())
+        .contact.id;
+  });
+  sb::messaging::Audience audience;
+  audience.contact_ids = {person, group};
+  sb::messaging::AudienceReport report;
+  host.messaging->campaigns().create(workspace(), spec("Hello"), audience, &report);
+  CHECK(report.added == 1);
+  CHECK(report.skipped_by_reason == std::map<std::string, int64_t>{{"a group", 1}});
+}
