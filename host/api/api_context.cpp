@@ -135,7 +135,7 @@ void Call::audit(const std::string& action, const std::string& organization_id, 
   services.db.write([&](store::Connection& c) { tenancy::identity::append_audit(c, entry); });
 }
 
-void ApiRoutes::add(const std::string& method, const std::string& pattern, CallHandler handler) {
+void ApiRoutes::add(const std::string& method, const std::string& pattern, CallHandler handler, BodyLimit limit) {
   ApiServices& s = services_;
   server_.route(method, pattern, [&s, handler = std::move(handler)](const ApiRequest& req) {
     tenancy::Principal principal = s.access.authenticate([&req](const std::string& name) { return req.header(name); });
@@ -147,7 +147,7 @@ void ApiRoutes::add(const std::string& method, const std::string& pattern, CallH
     }
     Call call(req, s, std::move(principal));
     return handler(call);
-  });
+  }, limit);
 }
 
 void ApiRoutes::open(const std::string& method, const std::string& pattern, Handler handler) {

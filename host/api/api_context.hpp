@@ -112,8 +112,14 @@ class ApiRoutes {
   void put(const std::string& pattern, CallHandler handler) { add("PUT", pattern, std::move(handler)); }
   void patch(const std::string& pattern, CallHandler handler) { add("PATCH", pattern, std::move(handler)); }
   void del(const std::string& pattern, CallHandler handler) { add("DELETE", pattern, std::move(handler)); }
+  // A POST that takes a large body (CSV imports): max_upload_bytes, not
+  // max_body_bytes.
+  void upload(const std::string& pattern, CallHandler handler) {
+    add("POST", pattern, std::move(handler), BodyLimit::upload);
+  }
   // Authenticated as above, then rate-limited per principal.
-  void add(const std::string& method, const std::string& pattern, CallHandler handler);
+  void add(const std::string& method, const std::string& pattern, CallHandler handler,
+           BodyLimit limit = BodyLimit::json);
   // Without authentication (login, refresh, the registry's PSK routes, ...):
   // the handler checks what it needs itself.
   void open(const std::string& method, const std::string& pattern, Handler handler);

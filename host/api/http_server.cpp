@@ -7,6 +7,7 @@
 #include <httplib.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <chrono>
 #include <regex>
 #include <sys/socket.h>
@@ -134,7 +135,10 @@ HttpServer::HttpServer(ServerOptions options, plugins::HostServices& hooks)
   s.set_tcp_nodelay(true);
   const unsigned threads = options_.threads;
   s.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
-  s.set_payload_max_length(options_.max_body_bytes);
+  // httplib refuses what is over the larger limit before reading it; each
+  // route checks its own (route()).
+  options_.max_upload_bytes = std::max(options_.max_upload_bytes, options_.max_body_bytes);
+  s.set_payload_max_length(options_.max_upload_bytes);
   s.set_keep_alive_max_count(100000);
   // Keep the default SO_REUSEADDR and remember the listening socket:
   // cpp-httplib 0.11 listens with a backlog of 5, so a burst of new clients
@@ -168,7 +172,7 @@ HttpServer::HttpServer(ServerOptions options, plugins::HostServices& hooks)
     if (options_.observe && res.status == 404) options_.observe(req.method, "unmatched", res.status, 0.0);
     if (res.body.empty()) {
       const std::string id = request_id_for(req);
-      write_error(res, Error(code_for_status(res.status), message_for_status(res.status, req, options_.max_body_bytes)),
+      write_error(res, Error(code_for_status(res.status), message_for_status(res.status, req, options_.max_upload_bytes)),
                   id);
       res.set_header("X-Request-Id", id);
     }
@@ -230,17 +234,21 @@ void HttpServer::apply_cors(const httplib::Request& req, httplib::Response& res)
   res.set_header("Vary", "Origin");
 }
 
-void HttpServer::route(const std::string& method, const std::string& pattern, Handler handler) {
+void HttpServer::route(const std::string& method, const std::string& pattern, Handler handler, BodyLimit limit) {
   const auto [regex, names] = compile_pattern(pattern);
   routes_.push_back({method, pattern});
-  auto wrapped = [this, handler = std::move(handler), names = names, pattern](const httplib::Request& req,
-                                                                             httplib::Response& res) {
+  const size_t max_body = limit == BodyLimit::upload ? options_.max_upload_bytes : options_.max_body_bytes;
+  auto wrapped = [this, handler = std::move(handler), names = names, pattern, max_body](const httplib::Request& req,
+                                                                                       httplib::Response& res) {
     const auto start = std::chrono::steady_clock::now();
     const std::string id = request_id_for(req);
     res.set_header("X-Request-Id", id);
     set_security_headers(res);
     apply_cors(req, res);
     try {
+      if (req.body.size() > max_body)
+        throw Error(ErrorCode::payload_too_large, "the request body is larger than the limit of " +
+                                                      std::to_string(max_body) + " bytes for " + pattern);
       ApiRequest r = to_api_request(req, id);
       r.route = pattern;
       for (size_t i = 0; i < names.size() && i + 1 < req.matches.size(); ++i) {

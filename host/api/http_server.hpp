@@ -69,6 +69,9 @@ struct ServerOptions {
   uint16_t port = 8080;  // 0: pick a free port
   unsigned threads = 128;
   size_t max_body_bytes = 1024 * 1024;
+  // Plugin hooks and routes registered with BodyLimit::upload take bodies
+  // up to this size (at least max_body_bytes).
+  size_t max_upload_bytes = 16 * 1024 * 1024;
   // Browser origins allowed to call the API (CORS), e.g. a dashboard's
   // "https://app.example.com"; asked on every request with an Origin.
   std::function<bool(const std::string& origin)> cors_allowed;
@@ -76,6 +79,10 @@ struct ServerOptions {
   // ("unmatched" when none), status, seconds taken (metrics).
   std::function<void(const std::string&, const std::string&, int, double)> observe;
 };
+
+// Which body limit a route takes: max_body_bytes (JSON) or max_upload_bytes
+// (CSV imports and other uploads).
+enum class BodyLimit { json, upload };
 
 struct RouteInfo {
   std::string method;
@@ -91,7 +98,9 @@ class HttpServer {
 
   // Registers `handler` for METHOD + pattern ("/api/v1/things/:id"). Call
   // before start(). A thrown sb::Error becomes its status and the error shape.
-  void route(const std::string& method, const std::string& pattern, Handler handler);
+  // A body over the route's limit is answered 413 naming the limit.
+  void route(const std::string& method, const std::string& pattern, Handler handler,
+             BodyLimit limit = BodyLimit::json);
   // Every route registered with route(), in registration order.
   const std::vector<RouteInfo>& routes() const { return routes_; }
 

@@ -94,7 +94,7 @@ void register_campaign_routes(ApiRoutes& routes) {
                          [](const store::Campaign& c) { return store::to_json(c); });
   });
 
-  routes.post(base, [&s](Call& call) {
+  routes.upload(base, [&s](Call& call) {
     const auto ws = call.workspace(Permission::send);
     call.allow_fields({"id", "name", "profile_id", "message", "rate_per_minute", "jitter", "audience", "start",
                        "scheduled_at"});
@@ -152,7 +152,7 @@ void register_campaign_routes(ApiRoutes& routes) {
 
   // More audience for a draft: the JSON audience object, or a CSV as the
   // body (text/csv) or as the field "file" of a multipart form.
-  routes.post(item + "/recipients", [&s](Call& call) {
+  routes.upload(item + "/recipients", [&s](Call& call) {
     const auto ws = call.workspace(Permission::send);
     call.allow_query({"default_region"});
     const std::string type = ascii_lower(call.request.header("content-type"));

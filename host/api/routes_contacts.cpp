@@ -401,7 +401,7 @@ void register_contact_routes(ApiRoutes& routes) {
   // spreadsheets that write semicolons. Answers 200 with the report; a
   // problem of the whole file (no phone column, an unknown column) is a
   // 400 before anything is written.
-  routes.post(base + "/import", [&s](Call& call) {
+  routes.upload(base + "/import", [&s](Call& call) {
     const auto ws = call.workspace(Permission::handle_conversations);
     call.allow_query({"mode", "default_region", "delimiter"});
     messaging::ContactImportOptions options;

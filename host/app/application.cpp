@@ -14,6 +14,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <csignal>
 #include <filesystem>
 #include <fstream>
@@ -146,6 +147,7 @@ void Application::start() {
   http_options.port = config_.listen_port;
   http_options.threads = config_.http_threads;
   http_options.max_body_bytes = config_.max_body_bytes;
+  http_options.max_upload_bytes = std::max(config_.max_upload_bytes, config_.max_body_bytes);
   {
     api::Metrics* metrics = r.api.metrics.get();
     http_options.observe = [metrics](const std::string& method, const std::string& route, int status, double s) {

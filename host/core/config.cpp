@@ -131,6 +131,8 @@ void apply_config_json(Config& config, const nlohmann::json& json, const std::st
       config.http_threads = get_number<unsigned>(value, key, origin, 2, 4096);
     } else if (key == "max_body_bytes") {
       config.max_body_bytes = get_number<size_t>(value, key, origin, 1024, size_t{1} << 30);
+    } else if (key == "max_upload_bytes") {
+      config.max_upload_bytes = get_number<size_t>(value, key, origin, 1024, size_t{1} << 30);
     } else if (key == "scheduler_threads") {
       config.scheduler_threads = get_number<unsigned>(value, key, origin, 1, 64);
     } else if (key == "flows_dir") {

@@ -24,6 +24,9 @@ struct Config {
   LogOptions log;
   unsigned http_threads = 128;           // each keep-alive connection holds one
   size_t max_body_bytes = 1024 * 1024;   // request bodies above this get 413
+  // Channel webhooks (Meta batches up to a few MB) and uploads (CSV
+  // imports, campaign audiences) may be this large instead.
+  size_t max_upload_bytes = 16 * 1024 * 1024;
   unsigned scheduler_threads = 2;
   unsigned db_readers = 4;               // read connections in the pool
   bool demo = true;                      // seed the demo workspace and profile "demo"
