@@ -247,7 +247,8 @@ nlohmann::json normalize_outgoing(const nlohmann::json& message) {
     if (!message.contains("latitude") || !message.contains("longitude")) {
       throw Error(ErrorCode::invalid_argument, "ctx.send: a location message needs latitude and longitude");
     }
-  } else {
+  } else if (type != "contact" && type != "poll" && type != "reaction" && type != "template") {
+    // contact, poll, reaction and template are checked by check_outgoing_object alone.
     throw Error(ErrorCode::invalid_argument, "ctx.send: unknown message type '" + type + "'");
   }
   return out;
