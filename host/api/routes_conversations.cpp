@@ -17,6 +17,7 @@
 #include "messaging/message_rules.hpp"
 #include "messaging/message_types.hpp"
 #include "messaging/phone.hpp"
+#include "messaging/template_catalog.hpp"
 #include "store/contact_repository.hpp"
 #include "store/conversation_repository.hpp"
 #include "store/message_repository.hpp"
@@ -146,6 +147,25 @@ void require_channel_sends(ApiServices& s, const std::string& profile_id, const 
   if (type == "text") return;
   if (auto caps = capability_cache().of(s.messaging.sessions(), profile_id))
     messaging::require_channel_sends(*caps, type, plugin_id);
+}
+
+// On a channel with WhatsApp's customer-service window (capabilities
+// "customer_service_window"), 400 for a non-template message the outbox
+// would send cold. Sets the message's kind, so enqueue does not decide it again.
+void require_inside_window(ApiServices& s, store::Connection& c, const store::Conversation& conversation,
+                           messaging::OutgoingMessage& message) {
+  if (message.type == "template") return;
+  auto caps = capability_cache().of(s.messaging.sessions(), conversation.profile_id);
+  if (!caps || caps->value("customer_service_window", false) != true) return;
+  message.kind = s.messaging.outbox().send_kind(c, conversation, message);
+  messaging::require_inside_window(*caps, message.type, message.kind);
+}
+
+// 400 for a template the profile's number does not have as approved, when
+// its channel lists its templates (messaging/template_catalog.hpp). Called
+// before the write job: the channel may ask its provider.
+void require_known_template(ApiServices& s, const std::string& profile_id, const messaging::OutgoingMessage& out) {
+  if (out.type == "template") messaging::template_catalog().require_approved(s.messaging.sessions(), profile_id, out.payload);
 }
 
 // A reaction names the message it reacts to by our id or by its external
@@ -319,6 +339,9 @@ void add_message_routes(ApiRoutes& routes) {
     call.allow_fields({"type", "text", "payload"});
     const auto out = parse_outgoing(call.body());
     const std::string id = call.param("conversation_id");
+    if (out.type == "template")
+      require_known_template(
+          s, s.db.read([&](store::Connection& c) { return conversation_or_404(c, ws.id, id); }).profile_id, out);
     const auto sent = s.db.write([&](store::Connection& c) {
       const auto conversation = conversation_or_404(c, ws.id, id);
       if (conversation.status == "resolved")
@@ -335,6 +358,7 @@ void add_message_routes(ApiRoutes& routes) {
       }
       auto message = out;
       resolve_reaction(c, conversation, message);
+      require_inside_window(s, c, conversation, message);
       return s.messaging.outbox().enqueue(c, conversation, message);
     });
     return ApiResponse::json(202, queued(sent));
@@ -361,6 +385,11 @@ void add_message_routes(ApiRoutes& routes) {
       phone = std::move(*normalized);
     }
     const auto out = parse_outgoing(body);
+    // Only a template send pays a read before the write job: the profile
+    // must be this workspace's before its channel is asked.
+    if (out.type == "template" &&
+        s.db.read([&](store::Connection& c) { return store::profiles::get(c, ws.id, profile_id).has_value(); }))
+      require_known_template(s, profile_id, out);
     const auto sent = s.db.write([&](store::Connection& c) {
       const auto profile = store::profiles::get(c, ws.id, profile_id);
       if (!profile)
@@ -383,6 +412,7 @@ void add_message_routes(ApiRoutes& routes) {
           store::conversations::find_or_open(c, ws.organization_id, ws.id, profile->id, contact.id, now).conversation;
       auto message = out;
       resolve_reaction(c, conversation, message);
+      require_inside_window(s, c, conversation, message);
       return s.messaging.outbox().enqueue(c, conversation, message);
     });
     return ApiResponse::json(202, queued(sent));

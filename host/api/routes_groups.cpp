@@ -19,6 +19,7 @@
 #include "core/error.hpp"
 #include "core/ids.hpp"
 #include "messaging/message_types.hpp"
+#include "messaging/template_catalog.hpp"
 #include "plugins/plugin_error.hpp"
 #include "store/contact_repository.hpp"
 #include "store/conversation_repository.hpp"
@@ -197,6 +198,8 @@ void register_group_routes(ApiRoutes& routes) {
     if (content.type != "text")
       if (auto session = s.messaging.sessions().find(profile.id))
         messaging::require_channel_sends(session->capabilities(), content.type, profile.channel_plugin);
+    if (content.type == "template")
+      messaging::template_catalog().require_approved(s.messaging.sessions(), profile.id, content.payload);
     // The group must exist on the channel before anything is queued.
     const json group = group_call(s, profile, SB_OP_GROUP_INFO, {{"group_id", id}});
 

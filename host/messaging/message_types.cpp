@@ -562,4 +562,12 @@ void require_channel_sends(const json& capabilities, std::string_view type, std:
               {{"field", "type"}, {"reason", "unsupported"}});
 }
 
+void require_inside_window(const json& capabilities, std::string_view type, std::string_view kind) {
+  if (type == "template" || kind != "cold") return;
+  if (!capabilities.is_object() || capabilities.value("customer_service_window", false) != true) return;
+  throw Error(ErrorCode::invalid_argument,
+              "more than 24 hours since the contact last wrote: only an approved template may be sent",
+              {{"field", "type"}, {"reason", "outside_24h_window"}});
+}
+
 }  // namespace sb::messaging

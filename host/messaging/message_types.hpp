@@ -70,4 +70,13 @@ bool channel_sends(const nlohmann::json& capabilities, std::string_view type);
 void require_channel_sends(const nlohmann::json& capabilities, std::string_view type,
                            std::string_view channel_name);
 
+// WhatsApp's customer-service window: on a channel whose capabilities say
+// "customer_service_window": true, a message that is not a template may go
+// only within 24 hours of the contact's last message (kind "reply", see
+// Outbox::send_kind). Throws sb::Error(invalid_argument, "more than 24
+// hours since the contact last wrote: only an approved template may be
+// sent", details {"field": "type", "reason": "outside_24h_window"}) for a
+// "cold" non-template message on such a channel.
+void require_inside_window(const nlohmann::json& capabilities, std::string_view type, std::string_view kind);
+
 }  // namespace sb::messaging

@@ -142,18 +142,8 @@ EnqueuedMessage Outbox::enqueue(store::Connection& c, const store::Conversation&
     throw Error(ErrorCode::invalid_argument, "\"" + out.kind + "\" is not a kind of send (use \"reply\" or \"cold\")");
   const int64_t now = this->now();
 
-  // A reply is a message into a conversation the contact wrote to within
-  // the last 24 hours (WhatsApp's customer service window); anything else
-  // is outreach, with its own budget, and never goes to a contact who opted out.
-  std::string kind = out.kind;
-  if (kind.empty() && !out.campaign_id.empty()) kind = "cold";
-  if (kind.empty()) {
-    auto last_in = c.query_one(
-        "SELECT MAX(created_at) AS at FROM messages WHERE conversation_id = ? AND workspace_id = ? AND direction = 'in'",
-        {conversation.id, conversation.workspace_id});
-    auto at = last_in ? last_in->optional_integer("at") : std::nullopt;
-    kind = at && *at >= now - 24 * 60 * 60 * 1000 ? "reply" : "cold";
-  }
+  // Outreach (cold) has its own budget and never goes to a contact who opted out.
+  const std::string kind = send_kind(c, conversation, out);
   if (kind == "cold") {
     auto opted = c.query_one("SELECT opted_out FROM contacts WHERE id = ? AND workspace_id = ?",
                              {conversation.contact_id, conversation.workspace_id});
@@ -192,6 +182,20 @@ EnqueuedMessage Outbox::enqueue(store::Connection& c, const store::Conversation&
   // write job, so it returns only once this one is committed (or fails with it).
   wake(m.profile_id);
   return {m.id, row.id, conversation.id, conversation.contact_id, m.workspace_id, kind};
+}
+
+std::string Outbox::send_kind(store::Connection& c, const store::Conversation& conversation,
+                              const OutgoingMessage& out) const {
+  // A reply is a message into a conversation the contact wrote to within
+  // the last 24 hours (WhatsApp's customer service window); anything else
+  // is outreach.
+  if (!out.kind.empty()) return out.kind;
+  if (!out.campaign_id.empty()) return "cold";
+  auto last_in = c.query_one(
+      "SELECT MAX(created_at) AS at FROM messages WHERE conversation_id = ? AND workspace_id = ? AND direction = 'in'",
+      {conversation.id, conversation.workspace_id});
+  auto at = last_in ? last_in->optional_integer("at") : std::nullopt;
+  return at && *at >= now() - 24 * 60 * 60 * 1000 ? "reply" : "cold";
 }
 
 std::vector<std::string> Outbox::withdraw_campaign(store::Connection& c, const std::string& campaign_id) {

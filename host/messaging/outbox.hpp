@@ -120,6 +120,15 @@ class Outbox {
   // The same in a write job of its own; returns after commit.
   EnqueuedMessage enqueue(const OutgoingMessage& message);
 
+  // "reply" or "cold", as enqueue() decides it for `message` into
+  // `conversation`: the message's own kind when given, cold for a
+  // campaign's, else reply when the contact wrote in the conversation within
+  // the last 24 hours (WhatsApp's customer-service window). Reads only; in
+  // the caller's job. The API uses it to refuse a send the channel would
+  // refuse outside the window.
+  std::string send_kind(store::Connection& c, const store::Conversation& conversation,
+                        const OutgoingMessage& message) const;
+
   // Inside the caller's write job: removes the rows of `campaign_id` that
   // are still pending (never handed to the channel) together with their
   // queued messages, and returns those messages' ids. Rows being sent

@@ -160,13 +160,18 @@ std::string CloudChannel::status() {
 }
 
 std::string CloudChannel::capabilities() {
-  return json{{"message_types",
-               {"text", "image", "video", "audio", "document", "sticker", "location", "contact", "interactive",
-                "reaction", "template"}},
-              {"groups", false},
-              {"operations", {SB_OP_MARK_READ, SB_OP_MEDIA_UPLOAD}},
-              {"media", {{"url", true}, {"media_id", true}, {"blob", true}}}}
-      .dump();
+  json ops = {SB_OP_MARK_READ, SB_OP_MEDIA_UPLOAD};
+  if (!config_.waba_id.empty()) ops.push_back(SB_OP_TEMPLATES_LIST);
+  json caps = {{"message_types",
+                {"text", "image", "video", "audio", "document", "sticker", "location", "contact", "interactive",
+                 "reaction", "template"}},
+               {"groups", false},
+               {"operations", std::move(ops)},
+               {"media", {{"url", true}, {"media_id", true}, {"blob", true}}}};
+  // Meta refuses anything but a template more than 24 hours after the
+  // contact last wrote (131047): the host refuses it before queuing.
+  if (config_.enforce_customer_service_window) caps["customer_service_window"] = true;
+  return caps.dump();
 }
 
 // ---- webhooks ----
@@ -406,6 +411,11 @@ std::string CloudChannel::call(std::string_view op, std::string_view request_jso
     if (mime.empty() && meta.is_object()) mime = meta.value("content_type", std::string("application/octet-stream"));
     const std::string id = graph_.upload_media(mime, req.value("filename", std::string()), blob->data);
     return json{{"media_id", id}}.dump();
+  }
+  if (op == SB_OP_TEMPLATES_LIST) {
+    // Templates live in the WABA: without its id there is nothing to list
+    // (SB_ERR_UNSUPPORTED, the host then does not check template names).
+    return json{{"templates", graph_.message_templates()}}.dump();
   }
   // Groups on the Cloud API need a separate Meta approval; not offered here.
   throw Error(SB_ERR_UNSUPPORTED, "operation " + std::string(op) + " is not supported by this channel");

@@ -4,6 +4,7 @@
 #include <openssl/rand.h>
 
 #include <algorithm>
+#include <cctype>
 
 namespace cloud {
 namespace {
@@ -230,6 +231,7 @@ CloudConfig CloudConfig::parse(std::string_view config_json) {
   c.download_media = j.value("download_media", c.download_media);
   c.idempotency_slots = std::max<int64_t>(1, j.value("idempotency_slots", c.idempotency_slots));
   c.ambiguous_send_wait_ms = std::max<int64_t>(0, j.value("ambiguous_send_wait_ms", c.ambiguous_send_wait_ms));
+  c.enforce_customer_service_window = j.value("enforce_customer_service_window", c.enforce_customer_service_window);
   return c;
 }
 
@@ -370,6 +372,50 @@ GraphClient::Media GraphClient::download_media(const std::string& media_id) cons
   media.bytes = base64_decode(response.value("body_base64", std::string()));
   media.mime_type = str(info, "mime_type");
   return media;
+}
+
+namespace {
+std::string url_encode(std::string_view s) {
+  static const char* hex = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : s) {
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+      out.push_back(static_cast<char>(c));
+    } else {
+      out.push_back('%');
+      out.push_back(hex[c >> 4]);
+      out.push_back(hex[c & 0xF]);
+    }
+  }
+  return out;
+}
+constexpr int kTemplatePageSize = 200;
+constexpr int kMaxTemplatePages = 50;  // 10,000 templates, above any WABA's limit
+}  // namespace
+
+json GraphClient::message_templates() const {
+  if (config_.waba_id.empty())
+    throw Error(SB_ERR_UNSUPPORTED, "listing templates needs waba_id in the channel-whatsapp-cloud config");
+  json out = json::array();
+  std::string after;
+  for (int page = 0; page < kMaxTemplatePages; ++page) {
+    std::string u = url(config_.waba_id + "/message_templates") +
+                    "?fields=name,language,status&limit=" + std::to_string(kTemplatePageSize);
+    if (!after.empty()) u += "&after=" + url_encode(after);
+    const json body = check(http({{"method", "GET"}, {"url", u}}), "the template listing");
+    if (!body.contains("data") || !body["data"].is_array())
+      throw Error(SB_ERR_UNAVAILABLE, "the WhatsApp Cloud API answered the template listing without \"data\"");
+    for (const auto& t : body["data"]) {
+      if (!t.is_object() || str(t, "name").empty()) continue;
+      out.push_back({{"name", str(t, "name")}, {"language", str(t, "language")}, {"status", str(t, "status")}});
+    }
+    // Another page only when Graph links one (the last page has no "next").
+    const json paging = body.contains("paging") && body["paging"].is_object() ? body["paging"] : json::object();
+    if (!paging.contains("next")) return out;
+    after = paging.contains("cursors") && paging["cursors"].is_object() ? str(paging["cursors"], "after") : "";
+    if (after.empty()) return out;
+  }
+  throw Error(SB_ERR_INTERNAL, "the template listing has more than " + std::to_string(kMaxTemplatePages) + " pages");
 }
 
 json GraphClient::phone_number_info() const {

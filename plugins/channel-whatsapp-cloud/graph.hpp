@@ -35,6 +35,9 @@ struct CloudConfig {
   bool download_media = true;
   int64_t idempotency_slots = 10000;
   int64_t ambiguous_send_wait_ms = 30000;
+  // Report "customer_service_window" in the capabilities, so the host
+  // refuses a non-template send outside the 24-hour window before queuing.
+  bool enforce_customer_service_window = true;
 
   // Parses the validated config (defaults filled); throws
   // switchboard::Error(SB_ERR_INVALID_ARGUMENT) on a missing phone_number_id.
@@ -71,6 +74,11 @@ class GraphClient {
   };
   // GET /<media-id> for the URL, then GET the URL with the bearer token.
   Media download_media(const std::string& media_id) const;
+
+  // GET /<waba_id>/message_templates?fields=name,language,status, every
+  // page (paging.cursors.after while paging.next is there): [{"name",
+  // "language","status"}]. Throws SB_ERR_UNSUPPORTED without a waba_id.
+  nlohmann::json message_templates() const;
 
   // GET /<phone_number_id>: checks the token and the number.
   nlohmann::json phone_number_info() const;

@@ -179,6 +179,8 @@ void FakeGraphApi::route() {
                [this](const httplib::Request& req, httplib::Response& res) { on_messages(req, res); });
   server_.Post(v + phone_number_id_ + "/media",
                [this](const httplib::Request& req, httplib::Response& res) { on_upload(req, res); });
+  server_.Get(v + waba_id_ + "/message_templates",
+              [this](const httplib::Request& req, httplib::Response& res) { on_templates(req, res); });
   server_.Get(v + R"(([A-Za-z0-9_.-]+))", [this](const httplib::Request& req, httplib::Response& res) {
     if (!authorized(req, res)) return;
     const std::string id = req.matches[1];
@@ -325,15 +327,16 @@ void FakeGraphApi::on_messages(const httplib::Request& req, httplib::Response& r
     }
   }
   if (b.value("type", "") == "template") {
-    bool exists;
+    const std::string name = b["template"]["name"], language = b["template"]["language"]["code"];
+    bool exists = false;
     {
       std::lock_guard lock(mu_);
-      exists = templates_.count(b["template"]["name"].get<std::string>()) > 0;
+      for (const auto& t : templates_)
+        if (t.name == name && t.language == language && t.status == "APPROVED") exists = true;
     }
     if (!exists) {
       answer(req, res, 404, graph_error("(#132001) Template name does not exist in the translation", "OAuthException",
-                                        132001, 0, "template name (" + b["template"]["name"].get<std::string>() +
-                                                       ") does not exist in en_US"));
+                                        132001, 0, "template name (" + name + ") does not exist in " + language));
       return;
     }
   }
@@ -372,6 +375,62 @@ void FakeGraphApi::on_upload(const httplib::Request& req, httplib::Response& res
     media_[id] = Media{file.content, type};
   }
   answer(req, res, 200, {{"id", id}});
+}
+
+void FakeGraphApi::on_templates(const httplib::Request& req, httplib::Response& res) {
+  {
+    std::lock_guard lock(mu_);
+    ++template_listings_;
+  }
+  if (!authorized(req, res)) return;
+  bool fail;
+  std::vector<Template> all;
+  int page_size;
+  {
+    std::lock_guard lock(mu_);
+    fail = template_failures_ > 0;
+    if (fail) --template_failures_;
+    all = templates_;
+    page_size = template_page_size_;
+  }
+  if (fail) {
+    answer(req, res, 500, graph_error("An unexpected error has occurred. Please retry your request later.",
+                                      "OAuthException", 2));
+    return;
+  }
+  // Graph answers only the fields asked for (and the id).
+  const std::string fields = req.has_param("fields") ? req.get_param_value("fields") : "";
+  for (const char* f : {"name", "language", "status"}) {
+    if (fields.find(f) == std::string::npos) {
+      answer(req, res, 400, invalid_parameter(std::string("the test expects fields to include ") + f));
+      return;
+    }
+  }
+  size_t limit = req.has_param("limit") ? std::stoul(req.get_param_value("limit")) : 25;
+  limit = std::min<size_t>(std::max<size_t>(limit, 1), static_cast<size_t>(page_size));
+  size_t from = 0;
+  if (req.has_param("after")) {
+    const std::string after = req.get_param_value("after");
+    if (after.rfind("QVFI", 0) != 0) {
+      answer(req, res, 400, invalid_parameter("after is not a cursor of this listing"));
+      return;
+    }
+    from = std::stoul(after.substr(4));
+  }
+  json data = json::array();
+  for (size_t i = from; i < all.size() && i < from + limit; ++i)
+    data.push_back({{"name", all[i].name}, {"language", all[i].language}, {"status", all[i].status},
+                    {"id", std::string("tpl").append(std::to_string(i))}});
+  json body = {{"data", data}};
+  if (!data.empty()) {
+    const size_t end = from + data.size();
+    body["paging"] = {{"cursors", {{"before", std::string("QVFI").append(std::to_string(from))},
+                                   {"after", std::string("QVFI").append(std::to_string(end))}}}};
+    if (end < all.size())
+      body["paging"]["next"] = base_url() + req.path + "?fields=" + fields + "&limit=" + std::to_string(limit) +
+                               "&after=QVFI" + std::to_string(end);
+  }
+  answer(req, res, 200, body);
 }
 
 void FakeGraphApi::fail_next(Failure failure, int times, const std::string& to) {
@@ -434,9 +493,29 @@ size_t FakeGraphApi::sent_count() const {
   return sent_.size();
 }
 
-void FakeGraphApi::add_template(const std::string& name) {
+void FakeGraphApi::add_template(const std::string& name, const std::string& language, const std::string& status) {
   std::lock_guard lock(mu_);
-  templates_.insert(name);
+  templates_.push_back({name, language, status});
+}
+
+void FakeGraphApi::set_templates(std::vector<Template> templates) {
+  std::lock_guard lock(mu_);
+  templates_ = std::move(templates);
+}
+
+void FakeGraphApi::fail_template_listings(int times) {
+  std::lock_guard lock(mu_);
+  template_failures_ = times;
+}
+
+void FakeGraphApi::set_template_page_size(int size) {
+  std::lock_guard lock(mu_);
+  template_page_size_ = std::max(1, size);
+}
+
+size_t FakeGraphApi::template_listings() const {
+  std::lock_guard lock(mu_);
+  return template_listings_;
 }
 
 std::string meta_signature(const std::string& app_secret, const std::string& body) {

@@ -7,6 +7,7 @@
 //   POST /{version}/{phone-number-id}/media      multipart upload -> {"id"}
 //   GET  /{version}/{media-id}                   {"url","mime_type","sha256","file_size","id"}
 //   GET  /download/{media-id}                    the bytes (bearer token required, like lookaside URLs)
+//   GET  /{version}/{waba-id}/message_templates  the templates, paged (limit, after; paging.cursors/next)
 //
 // It checks what it receives as the real API does — the bearer token, the
 // JSON shape of each message type and its limits — and refuses with Graph
@@ -87,8 +88,21 @@ class FakeGraphApi {
   std::vector<std::string> marked_read() const;
   size_t sent_count() const;
 
-  // Templates that exist (default: hello_world, order_update).
-  void add_template(const std::string& name);
+  // Templates of the WABA (default: hello_world and order_update, en_US,
+  // APPROVED). A template send must name an APPROVED (name, language).
+  struct Template {
+    std::string name, language = "en_US", status = "APPROVED";
+  };
+  void add_template(const std::string& name, const std::string& language = "en_US",
+                    const std::string& status = "APPROVED");
+  void set_templates(std::vector<Template> templates);
+  const std::string& waba_id() const { return waba_id_; }
+  // The next `times` template listings answer 500.
+  void fail_template_listings(int times);
+  // At most this many templates per listing page (default 100).
+  void set_template_page_size(int size);
+  // Template listing requests received (answered or not).
+  size_t template_listings() const;
 
  private:
   struct Programmed {
@@ -102,6 +116,7 @@ class FakeGraphApi {
   void answer(const httplib::Request& req, httplib::Response& res, int status, const nlohmann::json& body);
   void on_messages(const httplib::Request& req, httplib::Response& res);
   void on_upload(const httplib::Request& req, httplib::Response& res);
+  void on_templates(const httplib::Request& req, httplib::Response& res);
   // A failure programmed for a send to `to`, consumed.
   std::optional<Failure> take_failure(const std::string& to);
 
@@ -117,7 +132,11 @@ class FakeGraphApi {
   std::vector<nlohmann::json> sent_;
   std::vector<std::string> read_;
   std::vector<Programmed> failures_;
-  std::set<std::string> templates_{"hello_world", "order_update"};
+  std::vector<Template> templates_{{"hello_world"}, {"order_update"}};
+  const std::string waba_id_ = "2233445566";
+  int template_failures_ = 0;
+  int template_page_size_ = 100;
+  size_t template_listings_ = 0;
   struct Media {
     std::string bytes, mime_type;
   };

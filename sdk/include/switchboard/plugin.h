@@ -167,6 +167,7 @@ typedef void (*sb_timer_fn)(void *user);
 #define SB_OP_GROUP_RENAME "group.rename"
 #define SB_OP_GROUP_PARTICIPANTS "group.participants"
 #define SB_OP_GROUP_INFO "group.info"
+#define SB_OP_TEMPLATES_LIST "templates.list"
 
 typedef struct sb_host_api {
     uint32_t size;    /* sizeof(sb_host_api) as the host compiled it */
@@ -315,6 +316,9 @@ typedef struct sb_channel_api {
      *   "group.participants" {"group_id","action":"add|remove|promote|demote",
      *                         "participants":[...]}               -> {"participants":[{"id","ok"}]}
      *   "group.info"         {"group_id"}                         -> {"group_id","subject","participants":[...]}
+ *   "templates.list"     {}                                   -> {"templates":[{"name","language","status"}]}
+ *                        (the number's message templates, every page; status as
+ *                        the provider says it, "APPROVED" for sendable ones)
      * Participants are E.164 phone numbers or the channel's user ids.
      * Errors follow `send`: UNAVAILABLE / BUSY / TIMEOUT are transient. */
     sb_status (*call)(void *instance, sb_str op, sb_str request_json, sb_sink *out);
