@@ -8,7 +8,10 @@
 #include "core/text.hpp"
 #include "messaging/campaigns.hpp"
 #include "messaging/contacts_tag_query.hpp"
+#include "messaging/message_types.hpp"
+#include "messaging/template_catalog.hpp"
 #include "messaging/phone.hpp"
+#include "store/profile_repository.hpp"
 
 namespace sb::api {
 namespace {
@@ -20,6 +23,28 @@ constexpr size_t kMaxContactIds = 10000;
 
 Error bad(const char* field, const std::string& message) {
   return Error(ErrorCode::invalid_argument, message, {{"field", field}});
+}
+
+// What the profile's channel will refuse of every recipient's message is
+// refused at create instead: on a channel with WhatsApp's 24-hour window a
+// campaign (always outreach) can only send an approved template, and a
+// template must be one the number has (messaging/template_catalog.hpp).
+// Nothing is checked for a profile of another workspace (campaigns.create
+// answers 404) or without a running session.
+void require_sendable(ApiServices& s, const store::Workspace& ws, const messaging::CampaignSpec& spec) {
+  auto profile = s.db.read([&](store::Connection& c) { return store::profiles::get(c, ws.id, spec.profile_id); });
+  if (!profile) return;
+  auto session = s.messaging.sessions().find(profile->id);
+  if (!session) return;
+  const std::string type = spec.message.is_object() ? spec.message.value("type", std::string("text")) : "text";
+  const json caps = session->capabilities();
+  if (type != "template" && caps.value("customer_service_window", false) == true)
+    throw Error(ErrorCode::invalid_argument,
+                "this channel only delivers a campaign as an approved template: WhatsApp takes other messages only "
+                "within 24 hours of the contact's last message",
+                {{"field", "message.type"}, {"reason", "outside_24h_window"}});
+  if (type == "template" && spec.message.contains("payload"))
+    messaging::template_catalog().require_approved(s.messaging.sessions(), profile->id, spec.message["payload"]);
 }
 
 std::string region_of(const std::string& text, const char* field) {
@@ -113,6 +138,7 @@ void register_campaign_routes(ApiRoutes& routes) {
     const messaging::Audience audience = audience_of(body.value("audience", json(nullptr)), "audience");
     const bool start = optional_bool(body, "start").value_or(false);
     const auto scheduled_at = optional_int(body, "scheduled_at", 0, INT64_MAX);
+    require_sendable(s, ws, spec);
     messaging::AudienceReport report;
     auto& campaigns = s.messaging.campaigns();
     store::Campaign campaign = campaigns.create(ws, spec, audience, &report);

@@ -196,3 +196,39 @@ TEST_CASE("cloud window: a text to a contact who has not written is refused, a t
                          {{"type", "text"}, {"text", "one more"}}, h.t.owner_auth());
   CHECK(conv.status == 202);
 }
+
+TEST_CASE("cloud campaigns: a campaign must send an approved template, checked when it is created", "[cloud][templates]") {
+  TemplateHost h;
+  h.graph.set_templates({{"spring_promo"}});
+  const std::string base = "/api/v1/workspaces/" + h.t.workspace_id + "/campaigns";
+  const json audience = {{"csv", "phone\n+12025550109\n"}};
+  const int64_t campaigns_before = h.rows("campaigns");
+
+  auto text = h.api.call("POST", base,
+                         {{"name", "Text blast"}, {"profile_id", kProfile}, {"message", {{"type", "text"}, {"text", "Hi"}}},
+                          {"audience", audience}},
+                         h.t.owner_auth());
+  INFO(text.raw);
+  CHECK(text.status == 400);
+  CHECK(text.body["error"]["details"]["reason"] == "outside_24h_window");
+  CHECK(text.body["error"]["details"]["field"] == "message.type");
+
+  auto unknown = h.api.call("POST", base,
+                            {{"name", "Unknown"}, {"profile_id", kProfile},
+                             {"message", {{"type", "template"}, {"payload", {{"template", {{"name", "nope"}, {"language", "en_US"}}}}}}},
+                             {"audience", audience}},
+                            h.t.owner_auth());
+  CHECK(unknown.status == 400);
+  CHECK(unknown.body["error"]["details"]["reason"] == "unknown_template");
+  CHECK(h.rows("campaigns") == campaigns_before);  // nothing half-made
+
+  auto good = h.api.call("POST", base,
+                         {{"name", "Promo"}, {"profile_id", kProfile},
+                          {"message", {{"type", "template"}, {"payload", {{"template", {{"name", "spring_promo"}, {"language", "en_US"}}}}}}},
+                          {"audience", audience}, {"start", true}},
+                         h.t.owner_auth());
+  INFO(good.raw);
+  REQUIRE(good.status == 201);
+  REQUIRE(h.graph_sent(1));
+  CHECK(h.graph.sent().back()["template"]["name"] == "spring_promo");
+}
