@@ -94,7 +94,8 @@ TEST_CASE("bad input is answered with a 4xx and the error shape, and nothing is 
   TempDir dir("sb-e2e-bad");
   {
     std::ofstream cfg(dir / "config.json");
-    cfg << R"({"max_body_bytes": 4096})";
+    // Channel webhooks take max_upload_bytes, the API's JSON max_body_bytes.
+    cfg << R"({"max_body_bytes": 4096, "max_upload_bytes": 8192})";
   }
   HostProcess host(dir.path(), {{"SWITCHBOARD_CONFIG", (dir / "config.json").string()}});
   host.start();
