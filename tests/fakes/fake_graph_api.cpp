@@ -127,6 +127,12 @@ FakeGraphApi::FakeGraphApi(std::string access_token, std::string phone_number_id
 }
 
 FakeGraphApi::~FakeGraphApi() {
+  {
+    std::lock_guard lock(deliver_mu_);
+    deliver_stop_ = true;
+  }
+  deliver_cv_.notify_all();
+  if (deliver_thread_.joinable()) deliver_thread_.join();
   server_.stop();
   if (thread_.joinable()) thread_.join();
 }
@@ -341,15 +347,117 @@ void FakeGraphApi::on_messages(const httplib::Request& req, httplib::Response& r
     }
   }
   std::string wamid;
+  std::chrono::milliseconds latency;
   {
     std::lock_guard lock(mu_);
     wamid = "wamid.FAKE" + std::to_string(next_id_++);
     sent_.push_back(b);
+    latency = send_latency_;
   }
+  if (latency.count() > 0) std::this_thread::sleep_for(latency);
+  // Meta's `sent` status follows its answer.
+  queue_status(wamid, to, b.value("biz_opaque_callback_data", std::string()));
   answer(req, res, 200,
          {{"messaging_product", "whatsapp"},
           {"contacts", json::array({{{"input", b["to"]}, {"wa_id", to}}})},
           {"messages", json::array({{{"id", wamid}}})}});
+}
+
+void FakeGraphApi::set_send_latency(std::chrono::milliseconds latency) {
+  std::lock_guard lock(mu_);
+  send_latency_ = latency;
+}
+
+void FakeGraphApi::deliver_statuses(std::string host_url, std::string hook_path, std::string app_secret) {
+  std::lock_guard lock(deliver_mu_);
+  deliver_url_ = std::move(host_url);
+  deliver_path_ = std::move(hook_path);
+  deliver_secret_ = std::move(app_secret);
+  delivering_ = true;
+  if (!deliver_thread_.joinable()) deliver_thread_ = std::thread([this] { deliver_loop(); });
+  // Retargeted: whatever waits goes to the new address now.
+  for (auto& d : deliveries_) d.due = std::chrono::steady_clock::now();
+  deliver_cv_.notify_all();
+}
+
+size_t FakeGraphApi::statuses_delivered() const {
+  std::lock_guard lock(deliver_mu_);
+  return delivered_;
+}
+
+size_t FakeGraphApi::statuses_pending() const {
+  std::lock_guard lock(deliver_mu_);
+  return deliveries_.size() + in_flight_;
+}
+
+void FakeGraphApi::queue_status(const std::string& wamid, const std::string& recipient, const std::string& opaque) {
+  std::lock_guard lock(deliver_mu_);
+  if (!delivering_) return;
+  json status = {{"id", wamid},
+                 {"status", "sent"},
+                 {"timestamp", std::to_string(std::chrono::duration_cast<std::chrono::seconds>(
+                                                  std::chrono::system_clock::now().time_since_epoch())
+                                                  .count())},
+                 {"recipient_id", recipient},
+                 {"conversation", {{"id", "CONVERSATION-" + wamid}, {"origin", {{"type", "marketing"}}}}},
+                 {"pricing", {{"billable", true}, {"pricing_model", "CBP"}, {"category", "marketing"}}}};
+  if (!opaque.empty()) status["biz_opaque_callback_data"] = opaque;
+  deliveries_.push_back(
+      {cloud_notification(phone_number_id_, json::array(), json::array({status})).dump(), std::chrono::steady_clock::now()});
+  deliver_cv_.notify_all();
+}
+
+void FakeGraphApi::deliver_loop() {
+  std::unique_lock lock(deliver_mu_);
+  while (!deliver_stop_) {
+    const auto now = std::chrono::steady_clock::now();
+    std::vector<Delivery> due;
+    auto next = now + std::chrono::seconds(1);
+    for (auto it = deliveries_.begin(); it != deliveries_.end();) {
+      if (it->due <= now) {
+        due.push_back(std::move(*it));
+        it = deliveries_.erase(it);
+      } else {
+        next = std::min(next, it->due);
+        ++it;
+      }
+    }
+    if (due.empty()) {
+      deliver_cv_.wait_until(lock, next);
+      continue;
+    }
+    const std::string url = deliver_url_, path = deliver_path_, secret = deliver_secret_;
+    in_flight_ = due.size();
+    lock.unlock();
+    httplib::Client client(url);
+    client.set_connection_timeout(0, 300000);
+    client.set_read_timeout(2, 0);
+    client.set_write_timeout(2, 0);
+    std::vector<Delivery> failed;
+    size_t ok = 0;
+    for (auto& d : due) {
+      bool stopping;
+      {
+        std::lock_guard l(deliver_mu_);
+        stopping = deliver_stop_;
+      }
+      if (!stopping) {
+        auto r = post_signed_webhook(client, path, d.body, secret);
+        if (r && r->status == 200) {
+          ++ok;
+          continue;
+        }
+      }
+      // Meta retries with backoff while the endpoint is down or refuses.
+      d.due = std::chrono::steady_clock::now() + d.backoff;
+      d.backoff = std::min(d.backoff * 2, std::chrono::milliseconds(1000));
+      failed.push_back(std::move(d));
+    }
+    lock.lock();
+    delivered_ += ok;
+    in_flight_ = 0;
+    for (auto& d : failed) deliveries_.push_back(std::move(d));
+  }
 }
 
 void FakeGraphApi::on_upload(const httplib::Request& req, httplib::Response& res) {

@@ -18,10 +18,19 @@
 // expired token, 500) for the next N sends or for one recipient. Every
 // request is recorded.
 //
-// Thread-safe: the server's threads and the test's thread share `mu_`.
+// With deliver_statuses() it also behaves like Meta after it accepts a
+// message: a background thread POSTs a signed `sent` status webhook for the
+// wamid (with the send's biz_opaque_callback_data and recipient_id) to the
+// host, retrying with backoff (100 ms doubling to 1 s) until the host answers
+// 200 — the host may be down at that moment, and Meta retries too.
+//
+// Thread-safe: the server's threads and the test's thread share `mu_`; the
+// delivery thread and the server's threads share `deliver_mu_`.
 #include <httplib.h>
 #include <nlohmann/json.hpp>
 
+#include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -88,6 +97,20 @@ class FakeGraphApi {
   std::vector<std::string> marked_read() const;
   size_t sent_count() const;
 
+  // From now on every accepted send gets a `sent` status webhook POSTed to
+  // `host_url` + `hook_path` (e.g. "/hooks/channel-whatsapp-cloud/<profile>/webhook"),
+  // signed with `app_secret`, retried until a 200. Calling it again retargets
+  // the deliveries still pending (a host restarted on another port).
+  void deliver_statuses(std::string host_url, std::string hook_path, std::string app_secret);
+  // Each accepted send is answered only after `latency` (default 0): like
+  // Meta, it has taken the message (recorded) before its answer reaches the
+  // caller — a host killed meanwhile never hears it, and learns the wamid
+  // only from the status webhook, which follows the answer.
+  void set_send_latency(std::chrono::milliseconds latency);
+  // Status webhooks the host answered 200 / deliveries still waiting for one.
+  size_t statuses_delivered() const;
+  size_t statuses_pending() const;
+
   // Templates of the WABA (default: hello_world and order_update, en_US,
   // APPROVED). A template send must name an APPROVED (name, language).
   struct Template {
@@ -119,6 +142,8 @@ class FakeGraphApi {
   void on_templates(const httplib::Request& req, httplib::Response& res);
   // A failure programmed for a send to `to`, consumed.
   std::optional<Failure> take_failure(const std::string& to);
+  void queue_status(const std::string& wamid, const std::string& recipient, const std::string& opaque);
+  void deliver_loop();
 
   const std::string token_;
   const std::string phone_number_id_;
@@ -136,6 +161,7 @@ class FakeGraphApi {
   const std::string waba_id_ = "2233445566";
   int template_failures_ = 0;
   int template_page_size_ = 100;
+  std::chrono::milliseconds send_latency_{0};
   size_t template_listings_ = 0;
   struct Media {
     std::string bytes, mime_type;
@@ -144,6 +170,20 @@ class FakeGraphApi {
   uint64_t next_id_ = 1;
   bool token_expired_ = false;
   int media_failures_ = 0;  // set by an expired_token failure: later calls are refused too
+
+  // Status webhooks (deliver_statuses).
+  struct Delivery {
+    std::string body;  // the notification, as POSTed
+    std::chrono::steady_clock::time_point due;
+    std::chrono::milliseconds backoff{100};
+  };
+  mutable std::mutex deliver_mu_;
+  std::condition_variable deliver_cv_;
+  bool delivering_ = false, deliver_stop_ = false;
+  std::string deliver_url_, deliver_path_, deliver_secret_;
+  std::vector<Delivery> deliveries_;
+  size_t delivered_ = 0, in_flight_ = 0;
+  std::thread deliver_thread_;
 };
 
 // Meta's X-Hub-Signature-256 for `body` ("sha256=<hex>"), computed here with
