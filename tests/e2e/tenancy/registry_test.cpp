@@ -60,8 +60,16 @@ TEST_CASE("a dashboard registers with the PSK and its key reaches only its own a
   // Stored hashed and sealed: neither the key nor the webhook secret is in the database.
   SQLite::Database d(api.host().db_path().string(), SQLite::OPEN_READONLY);
   CHECK(d.execAndGet("SELECT webhook_secret FROM dashboards").getString().rfind("enc:v1:", 0) == 0);
-  CHECK(d.execAndGet("SELECT COUNT(*) FROM api_keys WHERE secret_hash LIKE '%" + key.substr(key.rfind('_') + 1) +
-                     "%'").getInt64() == 0);
+  // The key is "sbk_" + its id ("key_<ulid>") + "_" + the secret, and the
+  // secret (base64url) may itself hold '_': split after the id.
+  const std::string secret = key.substr(key.find('_', key.find("key_") + 4) + 1);
+  REQUIRE(secret.size() >= 32);
+  // instr() is case-sensitive (LIKE is not, and the hash is hex).
+  SQLite::Statement stored(d, "SELECT COUNT(*) FROM api_keys WHERE instr(secret_hash, ?) > 0 OR instr(id, ?) > 0");
+  stored.bind(1, secret);
+  stored.bind(2, secret);
+  REQUIRE(stored.executeStep());
+  CHECK(stored.getColumn(0).getInt64() == 0);
 
   auto other = api.call("POST", "/v1/internal/dashboard/register", registration("globex"), kPsk);
   REQUIRE(other.status == 200);
