@@ -129,6 +129,13 @@ std::vector<store::CampaignRecipient> Campaigns::recipients(const store::Workspa
   });
 }
 
+void Campaigns::run_from(store::Campaign& campaign, int64_t t) {
+  campaign.state = "running";
+  if (!campaign.started_at) campaign.started_at = t;
+  campaign.pace_origin_at = t;
+  campaign.pace_count = 0;
+}
+
 store::Campaign Campaigns::start(const store::Workspace& ws, const std::string& id, std::optional<int64_t> at) {
   store::Campaign out = db_.write([&](store::Connection& c) {
     store::Campaign campaign = require(c, ws, id);
@@ -138,10 +145,7 @@ store::Campaign Campaigns::start(const store::Workspace& ws, const std::string& 
       campaign.state = "scheduled";
       campaign.scheduled_at = at;
     } else {
-      campaign.state = "running";
-      campaign.started_at = t;
-      campaign.pace_origin_at = t;
-      campaign.pace_count = 0;
+      run_from(campaign, t);
     }
     campaign.updated_at = t;
     store::campaigns::save(c, campaign);
@@ -174,10 +178,7 @@ store::Campaign Campaigns::resume(const store::Workspace& ws, const std::string&
     store::Campaign campaign = require(c, ws, id);
     if (campaign.state != "paused") throw wrong_state(campaign, "resumed", "paused");
     const int64_t t = now();
-    campaign.state = "running";
-    if (!campaign.started_at) campaign.started_at = t;
-    campaign.pace_origin_at = t;
-    campaign.pace_count = 0;
+    run_from(campaign, t);
     campaign.updated_at = t;
     store::campaigns::save(c, campaign);
     return campaign;

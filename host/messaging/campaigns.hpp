@@ -162,6 +162,10 @@ class Campaigns {
   void wake();
 
  private:
+  // `campaign` goes running at `t`: started then (unless it had started
+  // before), its pacing counted from `t`. Start, resume and a due
+  // scheduled start all do this.
+  static void run_from(store::Campaign& campaign, int64_t t);
   struct PendingEvent {
     bool reply = false;  // message.received; else message.status
     std::string message_id;

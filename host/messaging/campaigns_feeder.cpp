@@ -145,10 +145,7 @@ void Campaigns::start_due_scheduled() {
     for (const auto& id : store::campaigns::ids_in_state(c, "scheduled")) {
       auto campaign = store::campaigns::find_any(c, id);
       if (!campaign || !campaign->scheduled_at || *campaign->scheduled_at > t) continue;
-      campaign->state = "running";
-      campaign->started_at = t;
-      campaign->pace_origin_at = t;
-      campaign->pace_count = 0;
+      run_from(*campaign, t);
       campaign->updated_at = t;
       store::campaigns::save(c, *campaign);
       out.push_back(*campaign);

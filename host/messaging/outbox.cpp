@@ -145,9 +145,7 @@ EnqueuedMessage Outbox::enqueue(store::Connection& c, const store::Conversation&
   // Outreach (cold) has its own budget and never goes to a contact who opted out.
   const std::string kind = send_kind(c, conversation, out);
   if (kind == "cold") {
-    auto opted = c.query_one("SELECT opted_out FROM contacts WHERE id = ? AND workspace_id = ?",
-                             {conversation.contact_id, conversation.workspace_id});
-    if (opted && opted->integer("opted_out") != 0)
+    if (store::contacts::is_opted_out(c, conversation.contact_id))
       throw Error(ErrorCode::conflict, "contact " + conversation.contact_id +
                                            " opted out: it receives no campaign or outreach message (answers inside "
                                            "a conversation it opened within 24 hours still go out)",
@@ -191,8 +189,12 @@ std::string Outbox::send_kind(store::Connection& c, const store::Conversation& c
   // is outreach.
   if (!out.kind.empty()) return out.kind;
   if (!out.campaign_id.empty()) return "cold";
+  // Walks messages_by_conversation backwards and stops at the newest
+  // inbound message: a reply costs a few index steps, not a read of the
+  // whole conversation (MAX over the direction filter would be).
   auto last_in = c.query_one(
-      "SELECT MAX(created_at) AS at FROM messages WHERE conversation_id = ? AND workspace_id = ? AND direction = 'in'",
+      "SELECT created_at AS at FROM messages WHERE conversation_id = ? AND workspace_id = ? AND direction = 'in' "
+      "ORDER BY created_at DESC LIMIT 1",
       {conversation.id, conversation.workspace_id});
   auto at = last_in ? last_in->optional_integer("at") : std::nullopt;
   return at && *at >= now() - 24 * 60 * 60 * 1000 ? "reply" : "cold";
@@ -485,9 +487,7 @@ Outbox::BatchOutcome Outbox::send_batch(const std::string& profile_id) {
       if (!found) {
         error = "the message or its recipient no longer exists";
       } else if (row.kind == "cold") {
-        auto opted = c.query_one("SELECT opted_out FROM contacts WHERE id = ? AND workspace_id = ?",
-                                 {found->first.contact_id, row.workspace_id});
-        if (opted && opted->integer("opted_out") != 0)
+        if (store::contacts::is_opted_out(c, found->first.contact_id))
           error = "opted out: the contact asked to receive no more campaign or outreach messages";
       }
       if (error) {

@@ -9,7 +9,11 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
+#include <chrono>
 #include <cstdio>
+#include <functional>
+#include <random>
+#include <thread>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -34,6 +38,26 @@ inline std::string campaign_phone(int i) {
   char buf[24];
   std::snprintf(buf, sizeof buf, "+1%d555%04d", kAreas[(i / 10000) % 10], i % 10000);
   return buf;
+}
+
+// kill -9 the host `kills` times, each after a random uptime in
+// [min_uptime_ms, max_uptime_ms], restarting it each time and calling
+// `after_start` (e.g. to re-point a fake at the new port). Returns what
+// `sent` (the far side's count) said right after the last kill.
+inline size_t kill_and_restart(ApiHost& api, int kills, int min_uptime_ms, int max_uptime_ms,
+                               const std::function<size_t()>& sent,
+                               const std::function<void()>& after_start = [] {}) {
+  std::mt19937 rng(std::random_device{}());
+  std::uniform_int_distribution<int> uptime_ms(min_uptime_ms, max_uptime_ms);
+  size_t sent_before_last_kill = 0;
+  for (int k = 0; k < kills; ++k) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(uptime_ms(rng)));
+    api.host().kill9();
+    sent_before_last_kill = sent();
+    api.host().start();
+    after_start();
+  }
+  return sent_before_last_kill;
 }
 
 // "phone,name,city" and `count` rows from `first`.

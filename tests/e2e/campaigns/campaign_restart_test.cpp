@@ -36,15 +36,8 @@ TEST_CASE("a campaign killed 20 times while it sends messages every recipient ex
   REQUIRE(made.body["audience_report"]["added"] == kRecipients);
   const std::string id = made.body["id"];
 
-  std::mt19937 rng(std::random_device{}());
-  std::uniform_int_distribution<int> uptime_ms(150, 1200);
-  size_t lines_before_last_kill = 0;
-  for (int k = 0; k < kKills; ++k) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(uptime_ms(rng)));
-    api.host().kill9();
-    lines_before_last_kill = sb::test::recorded_sends(file).size();
-    api.host().start();
-  }
+  const size_t lines_before_last_kill =
+      sb::test::kill_and_restart(api, kKills, 150, 1200, [&] { return sb::test::recorded_sends(file).size(); });
   WARN(lines_before_last_kill << " of " << kRecipients << " sent when the last kill came");
   CHECK(lines_before_last_kill > 0);
   CHECK(lines_before_last_kill < static_cast<size_t>(kRecipients));  // the kills came while it was sending

@@ -96,16 +96,9 @@ TEST_CASE("cloud: a template campaign killed 18 times while it sends reaches Met
   REQUIRE(made.body["audience_report"]["added"] == kRecipients);
   const std::string id = made.body["id"];
 
-  std::mt19937 rng(std::random_device{}());
-  std::uniform_int_distribution<int> uptime_ms(200, 1500);
-  size_t sent_before_last_kill = 0;
-  for (int k = 0; k < kKills; ++k) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(uptime_ms(rng)));
-    api.host().kill9();
-    sent_before_last_kill = graph.sent_count();
-    api.host().start();
-    graph.deliver_statuses(api.host().base_url(), kHook, kAppSecret);
-  }
+  const size_t sent_before_last_kill = sb::test::kill_and_restart(
+      api, kKills, 200, 1500, [&] { return graph.sent_count(); },
+      [&] { graph.deliver_statuses(api.host().base_url(), kHook, kAppSecret); });
   WARN(sent_before_last_kill << " of " << kRecipients << " at the fake Graph API when the last kill came");
   CHECK(sent_before_last_kill > 0);
   CHECK(sent_before_last_kill < static_cast<size_t>(kRecipients));  // the kills came while it was sending
