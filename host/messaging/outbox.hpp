@@ -9,7 +9,9 @@
 // with whatever caused it) and wakes the sender. The sender:
 //   - claims due pending rows of one profile in a batch (one write job marks
 //     them sending), oldest first, never overtaking an earlier unsent row of
-//     the same conversation;
+//     the same conversation, and of each kind (reply, cold) only as many as
+//     the profile's sending rules allow now (messaging/sending_rules.hpp);
+//     a cold row whose contact opted out fails here, unsent;
 //   - sends them one by one in that order;
 //   - records the results in one write job: external id and status sent;
 //     a transient PluginError -> pending again after exponential backoff with
