@@ -228,8 +228,11 @@ void check_outcome(const HostProcess& host, const std::set<std::string>& answere
   const int64_t executions = kAsking + delayed;
   const bool done = eventually(
       [&] {
+        // Marking the last answers handled may commit just after the last
+        // execution ends: wait for it too (the check below still wants 0).
         return count(host, "SELECT COUNT(*) FROM flow_executions WHERE finished_at IS NOT NULL") == executions &&
-               count(host, "SELECT COUNT(*) FROM messages WHERE direction = 'out' AND status = 'queued'") == 0;
+               count(host, "SELECT COUNT(*) FROM messages WHERE direction = 'out' AND status = 'queued'") == 0 &&
+               count(host, "SELECT COUNT(*) FROM messages WHERE direction = 'in' AND handled = 0") == 0;
       },
       std::chrono::seconds(kAskTimeoutS + 30));
   INFO("host log:\n" << host.log_tail());
