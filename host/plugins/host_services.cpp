@@ -193,6 +193,39 @@ sb_status host_http_request(sb_host_ctx* ctx, sb_str request_json, sb_sink* resp
     spdlog::debug("[{}/{}] outbound HTTP failed: {}", ctx->plugin_id, ctx->instance_id, e.what());
     t_error = e.what();
     return status_for(e.code());
+  } catch (const std::exception& e) {
+    t_error = std::string("outbound HTTP failed: ") + e.what();
+    return SB_ERR_INTERNAL;
+  } catch (...) {
+    t_error = "outbound HTTP failed with an unknown exception";
+    return SB_ERR_INTERNAL;
+  }
+}
+
+sb_status host_http_stream(sb_host_ctx* ctx, sb_str request_json, sb_sink* head, sb_sink* body) {
+  try {
+    const auto request = nlohmann::json::parse(view(request_json));
+    perform_http_stream(
+        request,
+        [head](const nlohmann::json& h) {
+          write_sink(head, h.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+        },
+        [body](std::string_view piece) { write_sink(body, piece); });
+    return SB_OK;
+  } catch (const nlohmann::json::exception& e) {
+    t_error = std::string("malformed HTTP request description: ") + e.what();
+    return SB_ERR_INVALID_ARGUMENT;
+  } catch (const Error& e) {
+    spdlog::debug("[{}/{}] outbound HTTP stream failed: {}", ctx->plugin_id, ctx->instance_id, e.what());
+    t_error = e.what();
+    return status_for(e.code());
+  } catch (const std::exception& e) {
+    // No exception may leave through the C boundary.
+    t_error = std::string("outbound HTTP stream failed: ") + e.what();
+    return SB_ERR_INTERNAL;
+  } catch (...) {
+    t_error = "outbound HTTP stream failed with an unknown exception";
+    return SB_ERR_INTERNAL;
   }
 }
 
@@ -290,6 +323,7 @@ HostServices::HostServices(Scheduler& scheduler) : scheduler_(scheduler) {
   api_.instance_id = &host_instance_id;
   api_.blob_put = &host_blob_put;
   api_.blob_get = &host_blob_get;
+  api_.http_stream = &host_http_stream;
 }
 
 HostServices::~HostServices() = default;

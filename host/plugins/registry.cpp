@@ -318,6 +318,11 @@ std::unique_ptr<ChannelInstance> PluginRegistry::create_channel(const std::strin
   return create_typed<ChannelInstance, sb_channel_api>(PluginKind::channel, plugin_id, instance_id, config);
 }
 
+std::unique_ptr<AiInstance> PluginRegistry::create_ai(const std::string& plugin_id, const std::string& instance_id,
+                                                      const nlohmann::json& config) {
+  return create_typed<AiInstance, sb_ai_api>(PluginKind::ai, plugin_id, instance_id, config);
+}
+
 std::unique_ptr<StorageConnection> PluginRegistry::create_storage(const std::string& plugin_id,
                                                                   const std::string& instance_id,
                                                                   const nlohmann::json& config) {
@@ -362,6 +367,8 @@ nlohmann::json PluginRegistry::probe(const std::string& plugin_id, const nlohman
     auto channel = create_channel(plugin_id, "probe", config);
     report["status"] = channel->status();
     report["capabilities"] = channel->capabilities();
+  } else if (m.kind == PluginKind::ai) {
+    auto ai = create_ai(plugin_id, "probe", config);
   } else if (m.kind == PluginKind::storage) {
     auto conn = create_storage(plugin_id, "probe", config);
     const sb_str dialect = conn->api()->dialect(conn->handle());
@@ -477,6 +484,61 @@ nlohmann::json ChannelInstance::call(const std::string& op, const nlohmann::json
   check(status, op);
   if (out.empty()) return nlohmann::json::object();
   return parse_result(out, op);
+}
+
+// ---- AiInstance ----
+
+nlohmann::json AiInstance::invoke(sb_status (*fn)(void*, sb_str, sb_sink*), const nlohmann::json& request,
+                                  std::string_view what) {
+  if (!fn) throw PluginError(SB_ERR_UNSUPPORTED, plugin_id(), "plugin " + plugin_id() + " does not offer " + std::string(what));
+  const std::string text = request.dump();
+  std::string out;
+  sb_sink sink{&out, &append};
+  HostServices::begin_call();
+  check(fn(handle_, to_str(text), &sink), what);
+  return parse_result(out, what);
+}
+
+nlohmann::json AiInstance::embed(const nlohmann::json& request) { return invoke(api_->embed, request, "embed"); }
+nlohmann::json AiInstance::chat(const nlohmann::json& request) { return invoke(api_->chat, request, "chat"); }
+nlohmann::json AiInstance::classify(const nlohmann::json& request) {
+  return invoke(api_->classify, request, "classify");
+}
+
+nlohmann::json AiInstance::chat_stream(const nlohmann::json& request,
+                                       const std::function<void(std::string_view)>& on_delta) {
+  nlohmann::json result;
+  bool streamed = false;
+  if (SB_HAS_SLOT(api_, sb_ai_api, chat_stream) && api_->chat_stream) {
+    struct Relay {
+      const std::function<void(std::string_view)>* fn;
+      bool* streamed;
+      static void write(void* ctx, const char* data, size_t len) {
+        auto* self = static_cast<Relay*>(ctx);
+        *self->streamed = true;
+        // A host callback's exception must not cross the plugin's frames.
+        try {
+          (*self->fn)(std::string_view(data, len));
+        } catch (const std::exception& e) {
+          spdlog::warn("chat_stream: a delta could not be passed on: {}", e.what());
+        }
+      }
+    } relay{&on_delta, &streamed};
+    const std::string text = request.dump();
+    std::string out;
+    sb_sink delta{&relay, &Relay::write};
+    sb_sink sink{&out, &append};
+    HostServices::begin_call();
+    check(api_->chat_stream(handle_, to_str(text), &delta, &sink), "chat_stream");
+    result = parse_result(out, "chat_stream");
+  } else {
+    result = chat(request);
+  }
+  if (!streamed) {
+    const auto it = result.find("text");
+    if (it != result.end() && it->is_string() && !it->get_ref<const std::string&>().empty()) on_delta(it->get<std::string>());
+  }
+  return result;
 }
 
 }  // namespace sb::plugins

@@ -13,6 +13,7 @@
 #include <switchboard/plugin.h>
 
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -88,6 +89,30 @@ class ChannelInstance : public PluginInstance {
   friend class PluginRegistry;
 };
 
+// An AI provider instance (embeddings, answers, classification); the
+// request and result shapes are plugin.h's. Thread-safe as the plugin is
+// (plugin.h requires AI instances to take concurrent calls). Each call
+// throws PluginError with the plugin's status and message when it fails
+// (transient(): unavailable, busy, timeout) and when it answers malformed
+// JSON.
+class AiInstance : public PluginInstance {
+ public:
+  nlohmann::json embed(const nlohmann::json& request);
+  nlohmann::json chat(const nlohmann::json& request);
+  // chat, with each piece of the answer handed to `on_delta` as it comes
+  // (the whole text as one piece when the plugin streams nothing or its
+  // table has no chat_stream slot).
+  nlohmann::json chat_stream(const nlohmann::json& request, const std::function<void(std::string_view)>& on_delta);
+  nlohmann::json classify(const nlohmann::json& request);
+
+ private:
+  using PluginInstance::PluginInstance;
+  nlohmann::json invoke(sb_status (*fn)(void*, sb_str, sb_sink*), const nlohmann::json& request,
+                        std::string_view what);
+  const sb_ai_api* api_ = nullptr;
+  friend class PluginRegistry;
+};
+
 // One storage connection. Not thread-safe: one thread at a time.
 class StorageConnection : public PluginInstance {
  public:
@@ -120,6 +145,8 @@ class PluginRegistry {
   // of another kind, and PluginError when the plugin's create fails.
   std::unique_ptr<ChannelInstance> create_channel(const std::string& plugin_id, const std::string& instance_id,
                                                   const nlohmann::json& config);
+  std::unique_ptr<AiInstance> create_ai(const std::string& plugin_id, const std::string& instance_id,
+                                        const nlohmann::json& config);
   std::unique_ptr<StorageConnection> create_storage(const std::string& plugin_id, const std::string& instance_id,
                                                     const nlohmann::json& config);
 

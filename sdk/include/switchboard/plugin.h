@@ -47,6 +47,11 @@
  * loads on a 1.1 host (its channel table simply ends before `call`); a
  * plugin that may meet a 1.0 host checks SB_HAS_SLOT(host, sb_host_api,
  * blob_put) before calling a 1.1 slot.
+ *
+ * ABI 1.2 appended: sb_host_api.http_stream (a response body read as it
+ * arrives, for servers that stream) and sb_ai_api.chat_stream (an answer
+ * handed over piece by piece). 1.0 and 1.1 plugins load unchanged; the host
+ * falls back to `chat` for an AI table without chat_stream.
  */
 #ifndef SWITCHBOARD_PLUGIN_H
 #define SWITCHBOARD_PLUGIN_H
@@ -61,7 +66,7 @@ extern "C" {
 /* ---- ABI version ------------------------------------------------------ */
 
 #define SB_ABI_VERSION_MAJOR 1
-#define SB_ABI_VERSION_MINOR 1
+#define SB_ABI_VERSION_MINOR 2
 #define SB_ABI_MAKE(major, minor) ((uint32_t)(((uint32_t)(major) << 16) | ((uint32_t)(minor)&0xFFFFu)))
 #define SB_ABI_VERSION SB_ABI_MAKE(SB_ABI_VERSION_MAJOR, SB_ABI_VERSION_MINOR)
 #define SB_ABI_MAJOR(v) ((uint32_t)(v) >> 16)
@@ -259,6 +264,22 @@ typedef struct sb_host_api {
      * blob (another workspace's blobs are never visible);
      * SB_ERR_INVALID_ARGUMENT for a malformed ref. Thread-safe. */
     sb_status (*blob_get)(sb_host_ctx *ctx, sb_str ref, sb_sink *meta_json_out, sb_sink *data_out);
+
+    /* ---- appended in ABI 1.2 ---- */
+
+    /* Outbound HTTP like http_request, for a response that is read as it
+     * arrives (an OpenAI-compatible server's event stream). `request_json`
+     * (borrowed) is as for http_request ("response_body" is ignored). The
+     * host writes the response head {"status":200,"headers":{}} into `head`
+     * (caller-owned) once, before any of the body, then each piece of the
+     * body into `body` (caller-owned) as it arrives; both sinks are called
+     * on the calling thread, and the call returns when the body has ended.
+     * "timeout_ms" bounds each wait for more data; "total_timeout_ms"
+     * (optional) the whole stream, which is cut off with SB_ERR_TIMEOUT when
+     * it runs longer. Returns SB_ERR_UNAVAILABLE / SB_ERR_TIMEOUT when no
+     * response came or the stream broke off (pieces already written stay
+     * written). */
+    sb_status (*http_stream)(sb_host_ctx *ctx, sb_str request_json, sb_sink *head, sb_sink *body);
 } sb_host_api;
 
 /* ---- Kind: channel ---------------------------------------------------- */
@@ -326,6 +347,15 @@ typedef struct sb_channel_api {
 
 /* ---- Kind: AI provider ------------------------------------------------ */
 
+/* An AI provider: embeddings, answers and classification. The host creates
+ * one instance per user of a configuration (a knowledge base, a flow's
+ * classifier); instance functions may be called from several host threads
+ * at once. Every request may carry "timeout_ms": the time the host will
+ * wait for the whole call, retries included; past it answer SB_ERR_TIMEOUT.
+ * Status codes: SB_ERR_UNAVAILABLE (the provider cannot be reached or
+ * answers 5xx), SB_ERR_BUSY (rate limited), SB_ERR_TIMEOUT are transient;
+ * SB_ERR_PERMANENT (the provider refused: bad key, unknown model, a reply
+ * that is not what was asked for) and SB_ERR_INVALID_ARGUMENT are not. */
 typedef struct sb_ai_api {
     uint32_t size;
     uint32_t version;
@@ -335,16 +365,44 @@ typedef struct sb_ai_api {
     /* Frees the instance. */
     void (*destroy)(void *instance);
 
-    /* Embeds a batch: `request_json` (borrowed) is {"texts": ["..."]};
-     * writes {"dimension": N, "vectors": [[...], ...]} into `out`. */
+    /* Embeds a batch. `request_json` (borrowed):
+     *   {"texts": ["...", ...], "purpose": "document"|"query",
+     *    "encoding": "float"|"base64", "timeout_ms": N}
+     * Writes into `out` (caller-owned), one vector per text in order:
+     *   {"model": "...", "dimension": N, "vectors": [[0.1, ...], ...]}
+     * or, when the request asked for "encoding": "base64" (a plugin may
+     * always answer "vectors"), "vectors_base64": ["...", ...], each the
+     * little-endian float32 values of one vector, base64. "model" names the
+     * embedding model and its settings; the host rebuilds its indexes when
+     * it changes. The host normalizes the vectors itself. */
     sb_status (*embed)(void *instance, sb_str request_json, sb_sink *out);
-    /* Chat completion: `request_json` (borrowed) is
-     * {"messages": [{"role","content"}], "context": [...]}; writes
-     * {"text": "...", "citations": [...]} into `out`. */
+    /* Answers a conversation. `request_json` (borrowed):
+     *   {"messages": [{"role": "system"|"user"|"assistant", "content"}],
+     *    "context": [{"id", "title", "text", "source"}],
+     *    "max_tokens": N, "temperature": T, "timeout_ms": N}
+     * "context" holds the passages the host retrieved for the last user
+     * message (also quoted in the system message, numbered [1], [2], ...):
+     * a provider that answers extractively answers from them alone. Writes
+     * into `out` (caller-owned):
+     *   {"text": "...", "citations": ["<context id>", ...], "model": "...",
+     *    "finish_reason": "...", "usage": {...}}
+     * An empty "text" means the provider found no answer. */
     sb_status (*chat)(void *instance, sb_str request_json, sb_sink *out);
-    /* Classification: {"text": "...", "labels": [...]} ->
-     * {"label": "...", "score": 0.0} written into `out`. */
+    /* Classifies a text. `request_json` (borrowed):
+     *   {"text": "...", "labels": [{"label", "description", "examples": [...]}],
+     *    "timeout_ms": N}
+     * (a label may also be a plain string). Writes into `out`:
+     *   {"label": "...", "score": 0.0..1.0, "scores": {"<label>": 0.0..1.0}} */
     sb_status (*classify)(void *instance, sb_str request_json, sb_sink *out);
+
+    /* ---- appended in ABI 1.2 (the host checks SB_HAS_SLOT; may be NULL) ---- */
+
+    /* Like chat, handing the answer over as it is produced: writes each
+     * piece of the text into `delta` (caller-owned, UTF-8, called on the
+     * calling thread), then the same result as chat into `out`, whose "text"
+     * is the whole answer. A NULL slot makes the host call chat instead;
+     * a plugin that writes no piece has its whole text taken as one. */
+    sb_status (*chat_stream)(void *instance, sb_str request_json, sb_sink *delta, sb_sink *out);
 } sb_ai_api;
 
 /* ---- Kind: CRM connector ---------------------------------------------- */

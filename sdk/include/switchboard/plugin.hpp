@@ -20,6 +20,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <exception>
 #include <functional>
 #include <map>
 #include <memory>
@@ -176,6 +177,41 @@ public:
         return out;
     }
 
+    // ABI 1.2: outbound HTTP whose response body is read as it arrives.
+    // `on_head` gets {"status","headers"} once, before any of the body;
+    // `on_body` gets each piece of the body. Both run on this thread.
+    // Throws Error with the host's status when no response came or the
+    // stream broke off.
+    void http_stream(std::string_view request_json, const std::function<void(std::string_view)>& on_head,
+                     const std::function<void(std::string_view)>& on_body) const {
+        if (!SB_HAS_SLOT(&api(), sb_host_api, http_stream) || !api().http_stream) {
+            throw Error(SB_ERR_UNSUPPORTED, "this host cannot stream HTTP responses (ABI 1.2 needed)");
+        }
+        // An exception of a callback must not unwind through the host: it is
+        // kept, the rest of the stream is ignored, and it is rethrown here.
+        struct Relay {
+            const std::function<void(std::string_view)>* fn;
+            std::exception_ptr* failed;
+            static void write(void* ctx, const char* data, size_t len) {
+                auto* self = static_cast<Relay*>(ctx);
+                if (*self->failed) return;
+                try {
+                    (*self->fn)(std::string_view(data, len));
+                } catch (...) {
+                    *self->failed = std::current_exception();
+                }
+            }
+        };
+        std::exception_ptr failed;
+        Relay head_relay{&on_head, &failed};
+        Relay body_relay{&on_body, &failed};
+        sb_sink head{&head_relay, &Relay::write};
+        sb_sink body{&body_relay, &Relay::write};
+        sb_status st = api().http_stream(ctx_, detail::str(request_json), &head, &body);
+        if (failed) std::rethrow_exception(failed);
+        if (st != SB_OK) throw Error(st, "outbound HTTP stream failed");
+    }
+
     std::string_view instance_id() const { return detail::view(api().instance_id(ctx_)); }
 
     // ABI 1.1: the host's blob store (per workspace). Throws Error with the
@@ -319,6 +355,14 @@ public:
     virtual std::string classify(std::string_view) {
         throw Error(SB_ERR_UNSUPPORTED, "classify is not supported");
     }
+    // ABI 1.2: chat, handing each piece of the answer to `delta` as it is
+    // produced, then returning chat's result. The default answers with
+    // chat() and hands over no pieces: the host then takes the whole text
+    // as one piece.
+    virtual std::string chat_stream(std::string_view request_json,
+                                    const std::function<void(std::string_view)>& /*delta*/) {
+        return chat(request_json);
+    }
 };
 
 class Crm : public Instance {
@@ -415,6 +459,11 @@ const sb_ai_api* ai_table() {
         },
         [](void* i, sb_str req, sb_sink* out) {
             return call<Ai>(i, [&](Ai& a) { write(out, a.classify(view(req))); });
+        },
+        [](void* i, sb_str req, sb_sink* delta, sb_sink* out) {
+            return call<Ai>(i, [&](Ai& a) {
+                write(out, a.chat_stream(view(req), [delta](std::string_view piece) { write(delta, piece); }));
+            });
         },
     };
     return &table;

@@ -1,5 +1,5 @@
-// The released plugin ABI, written down in sdk/abi/abi-1.json (1.0) and
-// sdk/abi/abi-1.1.json (1.1), against
+// The released plugin ABI, written down in sdk/abi/abi-1.json (1.0),
+// sdk/abi/abi-1.1.json (1.1) and sdk/abi/abi-1.2.json (1.2), against
 // plugin.h as this compiler lays it out. A released layout is frozen: these
 // tests fail when a member moves, changes size or vanishes, when a constant
 // changes value, and when plugin.h grows a member or constant that the spec
@@ -51,7 +51,7 @@ const std::map<std::string, Layout>& header_layouts() {
                 SB_MEMBER(sb_host_api, timer_cancel), SB_MEMBER(sb_host_api, http_request),
                 SB_MEMBER(sb_host_api, route_register), SB_MEMBER(sb_host_api, respond),
                 SB_MEMBER(sb_host_api, instance_id), SB_MEMBER(sb_host_api, blob_put),
-                SB_MEMBER(sb_host_api, blob_get)),
+                SB_MEMBER(sb_host_api, blob_get), SB_MEMBER(sb_host_api, http_stream)),
       SB_LAYOUT(sb_channel_api, SB_MEMBER(sb_channel_api, size), SB_MEMBER(sb_channel_api, version),
                 SB_MEMBER(sb_channel_api, create), SB_MEMBER(sb_channel_api, destroy),
                 SB_MEMBER(sb_channel_api, connect), SB_MEMBER(sb_channel_api, disconnect),
@@ -59,7 +59,7 @@ const std::map<std::string, Layout>& header_layouts() {
                 SB_MEMBER(sb_channel_api, capabilities), SB_MEMBER(sb_channel_api, call)),
       SB_LAYOUT(sb_ai_api, SB_MEMBER(sb_ai_api, size), SB_MEMBER(sb_ai_api, version), SB_MEMBER(sb_ai_api, create),
                 SB_MEMBER(sb_ai_api, destroy), SB_MEMBER(sb_ai_api, embed), SB_MEMBER(sb_ai_api, chat),
-                SB_MEMBER(sb_ai_api, classify)),
+                SB_MEMBER(sb_ai_api, classify), SB_MEMBER(sb_ai_api, chat_stream)),
       SB_LAYOUT(sb_crm_api, SB_MEMBER(sb_crm_api, size), SB_MEMBER(sb_crm_api, version),
                 SB_MEMBER(sb_crm_api, create), SB_MEMBER(sb_crm_api, destroy),
                 SB_MEMBER(sb_crm_api, upsert_contact), SB_MEMBER(sb_crm_api, find_contact)),
@@ -109,13 +109,14 @@ const std::map<std::string, std::map<std::string, json>>& header_constants() {
       {"op",
        {SB_CONSTANT(SB_OP_MARK_READ), SB_CONSTANT(SB_OP_MEDIA_UPLOAD), SB_CONSTANT(SB_OP_GROUP_LIST),
         SB_CONSTANT(SB_OP_GROUP_CREATE), SB_CONSTANT(SB_OP_GROUP_RENAME), SB_CONSTANT(SB_OP_GROUP_PARTICIPANTS),
-        SB_CONSTANT(SB_OP_GROUP_INFO)}},
+        SB_CONSTANT(SB_OP_GROUP_INFO), SB_CONSTANT(SB_OP_TEMPLATES_LIST)}},
   };
   return constants;
 }
 
 // One record file per minor, oldest first; each holds its release(s).
-const char* const kSpecFiles[] = {SB_SOURCE_DIR "/sdk/abi/abi-1.json", SB_SOURCE_DIR "/sdk/abi/abi-1.1.json"};
+const char* const kSpecFiles[] = {SB_SOURCE_DIR "/sdk/abi/abi-1.json", SB_SOURCE_DIR "/sdk/abi/abi-1.1.json",
+                                  SB_SOURCE_DIR "/sdk/abi/abi-1.2.json"};
 
 json read_spec_file(const char* path) {
   std::ifstream in(path);
