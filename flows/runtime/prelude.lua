@@ -90,9 +90,12 @@ function methods.untag(name)
   record(i, true)
 end
 
+-- With options.error the run ends failed with that error after handing
+-- off (a fallback that still records what went wrong).
 function methods.handoff(options)
   local note = options and options.note
   HOST.handoff(note)
+  if options and options.error then error(options.error, 0) end
   signal("end", {})
 end
 
@@ -152,6 +155,31 @@ function methods.http(request)
   if type(request) ~= "table" then error("ctx.http needs a table {method=, url=, ...}", 2) end
   signal("wait", {kind = "http", request = HOST.http_request(request)})
 end
+
+-- AI ------------------------------------------------------------------------
+-- Both wait while the knowledge base answers (a remote provider may take
+-- seconds), like ctx.http, and return the result table; a provider that
+-- fails gives {error = "..."} rather than raising, so that the node decides
+-- the fallback.
+
+local function ai_call(name, op, options)
+  local i, done = next_slot()
+  if done ~= nil then return done end
+  require_wait(name)
+  if type(options) ~= "table" then error(name .. " needs a table of options", 3) end
+  local message = RUN.ctx.message
+  local request = {}
+  for k, v in pairs(options) do request[k] = v end
+  if type(message) == "table" then
+    request.message_id = request.message_id or message.id
+    if op == "reply" then request.question = request.question or message.text end
+    if op == "classify" then request.text = request.text or message.text end
+  end
+  signal("wait", {kind = "ai", request = HOST.ai_request(op, request)})
+end
+
+function methods.ai_reply(options) return ai_call("ctx.ai_reply", "reply", options) end
+function methods.ai_classify(options) return ai_call("ctx.ai_classify", "classify", options) end
 
 -- Clock ---------------------------------------------------------------------
 

@@ -250,6 +250,7 @@ void register_api_routes(ApiRoutes& routes) {
   register_audit_routes(routes);
   register_event_routes(routes);
   register_webhook_routes(routes);
+  register_knowledge_routes(routes);
   register_system_routes(routes);
 }
 

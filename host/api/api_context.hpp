@@ -16,6 +16,7 @@
 #include "api/metrics.hpp"
 #include "core/event_bus.hpp"
 #include "flows/flow_runtime.hpp"
+#include "knowledge/knowledge_bases.hpp"
 #include "messaging/messaging.hpp"
 #include "plugins/registry.hpp"
 #include "store/database.hpp"
@@ -57,6 +58,7 @@ struct ApiServices {
   tenancy::LoginThrottle& login_throttle;
   std::chrono::milliseconds sse_heartbeat{15000};
   webhooks::WebhookDispatcher* webhooks = nullptr;  // set by the app before routes are added
+  knowledge::KnowledgeBases* knowledge = nullptr;    // null: the knowledge routes answer 503
 };
 
 // One authenticated request.
@@ -177,6 +179,7 @@ void register_conversation_routes(ApiRoutes& routes);  // conversations and thei
 void register_group_routes(ApiRoutes& routes);      // a profile's WhatsApp groups, on channels that have them
 void register_campaign_routes(ApiRoutes& routes);      // campaigns, their recipients and progress
 void register_flow_routes(ApiRoutes& routes);        // flows, revisions, executions
+void register_knowledge_routes(ApiRoutes& routes);   // knowledge bases, documents, search, test questions
 void register_audit_routes(ApiRoutes& routes);
 void register_event_routes(ApiRoutes& routes);       // GET /api/v1/events (SSE)
 void register_webhook_routes(ApiRoutes& routes);     // outbound webhook subscriptions and their deliveries

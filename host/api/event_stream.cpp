@@ -78,7 +78,7 @@ std::string EventHub::public_type(const std::string& bus_type) {
   if (bus_type == "message.received" || bus_type == "message.status" || bus_type == "session.status" ||
       bus_type == "conversation.updated" || bus_type == "flow.execution" || bus_type == "conversation.created" ||
       bus_type == "contact.created" || bus_type == "contact.updated" || bus_type == "contact.imported" ||
-      bus_type == "campaign.progress" || bus_type == "sending.breaker")
+      bus_type == "campaign.progress" || bus_type == "sending.breaker" || bus_type.rfind("knowledge.document.", 0) == 0)
     return bus_type;
   if (bus_type == "conversation.resolved" || bus_type == "handoff.released") return "conversation.updated";
   return {};

@@ -66,7 +66,10 @@ ApiRequest to_api_request(const httplib::Request& req, const std::string& reques
   r.remote_addr = req.remote_addr;
   for (const auto& [k, v] : req.params) r.query.emplace(k, v);
   for (const auto& [k, v] : req.headers) r.headers[ascii_lower(k)] = v;
-  for (const auto& [k, part] : req.files) r.form_parts.emplace(k, part.content);
+  for (const auto& [k, part] : req.files) {
+    r.form_parts.emplace(k, part.content);
+    r.form_files.emplace(k, ApiRequest::FormFile{part.filename, part.content_type, part.content});
+  }
   return r;
 }
 

@@ -37,6 +37,13 @@ struct ApiRequest {
   // multipart/form-data: each part's content by its field name (httplib
   // parses such a body into parts; `body` is then empty).
   std::multimap<std::string, std::string> form_parts;
+  // The same parts with the file name and content type each was sent with.
+  struct FormFile {
+    std::string filename;
+    std::string content_type;
+    std::string content;
+  };
+  std::multimap<std::string, FormFile> form_files;
   std::string request_id;
   std::string remote_addr;
   std::string route;  // the pattern that matched, e.g. "/api/v1/workspaces/:workspace_id"

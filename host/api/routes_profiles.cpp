@@ -10,7 +10,9 @@
 #include "core/error.hpp"
 #include "core/ids.hpp"
 #include "core/log.hpp"
+#include "flows/auto_reply.hpp"
 #include "plugins/manifest.hpp"
+#include "plugins/secret_config.hpp"
 #include "store/profile_repository.hpp"
 #include "tenancy/dashboards.hpp"
 #include "tenancy/plugin_secrets.hpp"
@@ -22,8 +24,6 @@ namespace {
 
 using nlohmann::json;
 using tenancy::Permission;
-
-constexpr const char* kRedacted = "***";
 
 // The flat aliases have no :workspace_id; their body may name the
 // workspace, which the workspace lookup has already read.
@@ -64,36 +64,23 @@ json validated_config(const plugins::Manifest& m, const json& config) {
   }
 }
 
-// A config sent back as it was read keeps its secrets: every secret the
-// caller sends as "***" takes its stored value (walked like redact_config).
-json keep_redacted_secrets(const json& incoming, const json& stored, const json& schema) {
-  if (!incoming.is_object() || !stored.is_object() || !schema.is_object()) return incoming;
-  const auto props = schema.find("properties");
-  if (props == schema.end() || !props->is_object()) return incoming;
-  json out = incoming;
-  for (auto it = out.begin(); it != out.end(); ++it) {
-    const auto prop = props->find(it.key());
-    const auto old = stored.find(it.key());
-    if (prop == props->end() || old == stored.end()) continue;
-    if (prop->value("secret", false)) {
-      if (it.value() == kRedacted) it.value() = *old;
-    } else if (it.value().is_object()) {
-      it.value() = keep_redacted_secrets(it.value(), *old, *prop);
+// A profile's auto_reply setting checked, and its knowledge base found in
+// the workspace when it is enabled (a 400 naming the field otherwise).
+json checked_auto_reply(ApiServices& s, const store::Workspace& ws, const json& setting) {
+  json out = flows::checked_auto_reply(setting);
+  if (flows::auto_reply_enabled(out)) {
+    const std::string name = out["knowledge_base"].get<std::string>();
+    try {
+      if (!s.knowledge) throw Error(ErrorCode::not_found, "no knowledge bases on this host");
+      s.knowledge->get(ws.id, name);
+    } catch (const Error& e) {
+      if (e.code() != ErrorCode::not_found) throw;
+      throw Error(ErrorCode::invalid_argument,
+                  "auto_reply.knowledge_base: this workspace has no knowledge base \"" + name + "\"",
+                  {{"field", "auto_reply.knowledge_base"}});
     }
   }
   return out;
-}
-
-// "***" is what answers show in place of a secret; stored as a secret it
-// would lock the real value out, so one with nothing to keep is refused.
-void refuse_placeholder_secrets(const plugins::Manifest& m, const json& config) {
-  map_secret_values(config, m.config_schema, [](const json& v) -> json {
-    if (v == kRedacted)
-      throw Error(ErrorCode::invalid_argument,
-                  "\"config\": a secret is \"***\" but there is no stored value to keep; send the secret itself",
-                  {{"field", "config"}});
-    return v;
-  });
 }
 
 store::Profile find_profile(ApiServices& s, const store::Workspace& ws, const std::string& profile_id) {
@@ -172,7 +159,7 @@ ApiResponse list_profiles(Call& call) {
 ApiResponse create_profile(Call& call) {
   ApiServices& s = call.services;
   const auto ws = call.workspace(Permission::connect_numbers);
-  allow_body_fields(call, {"id", "name", "channel_plugin", "config", "connect"});
+  allow_body_fields(call, {"id", "name", "channel_plugin", "config", "connect", "auto_reply"});
   const json& body = call.body();
   store::Profile p;
   const auto id = optional_string(body, "id", 64);
@@ -186,8 +173,9 @@ ApiResponse create_profile(Call& call) {
   const bool connect = optional_bool(body, "connect").value_or(false);
   const plugins::Manifest& manifest = channel_manifest(s, p.channel_plugin);
   config = validated_config(manifest, config.is_null() ? json::object() : config);
-  refuse_placeholder_secrets(manifest, config);
+  plugins::refuse_placeholder_secrets(config, manifest.config_schema, "config");
   p.config = tenancy::transform_plugin_secrets(s.registry, p.channel_plugin, config, s.secrets, /*seal=*/true);
+  if (body.contains("auto_reply")) p.auto_reply = checked_auto_reply(s, ws, body["auto_reply"]);
   try {
     p = s.db.write([&](store::Connection& c) { return store::profiles::create(c, p, now_ms()); });
   } catch (const Error& e) {
@@ -209,9 +197,10 @@ ApiResponse update_profile(Call& call) {
   ApiServices& s = call.services;
   const auto ws = call.workspace(Permission::connect_numbers);
   const store::Profile before = find_profile(s, ws, call.param("profile_id"));
-  allow_body_fields(call, {"name", "config"});
+  allow_body_fields(call, {"name", "config", "auto_reply"});
   const json& body = call.body();
   store::ProfilePatch patch;
+  if (body.contains("auto_reply")) patch.auto_reply = checked_auto_reply(s, ws, body["auto_reply"]);
   patch.name = optional_string(body, "name", 200);
   if (patch.name && patch.name->empty())
     throw Error(ErrorCode::invalid_argument, "\"name\" must not be empty", {{"field", "name"}});
@@ -223,8 +212,8 @@ ApiResponse update_profile(Call& call) {
     const json stored_open =
         tenancy::transform_plugin_secrets(s.registry, before.channel_plugin, before.config, s.secrets, false);
     const json next =
-        validated_config(manifest, keep_redacted_secrets(incoming, stored_open, manifest.config_schema));
-    refuse_placeholder_secrets(manifest, next);
+        validated_config(manifest, plugins::keep_redacted_secrets(incoming, stored_open, manifest.config_schema));
+    plugins::refuse_placeholder_secrets(next, manifest.config_schema, "config");
     config_changed = next != stored_open;
     if (config_changed)
       patch.config = tenancy::transform_plugin_secrets(s.registry, before.channel_plugin, next, s.secrets, true);
@@ -236,6 +225,7 @@ ApiResponse update_profile(Call& call) {
   json details = json::object();
   if (patch.name) details["name"] = *patch.name;
   details["config_changed"] = config_changed;
+  if (patch.auto_reply) details["auto_reply"] = *patch.auto_reply;
   call.audit("profile.updated", ws.organization_id, ws.id, "profile", before.id, details);
   return ok(profile_json(s, reread(s, *after)));
 }

@@ -40,6 +40,7 @@ void ApiRooms::open(const Config& config, ServiceRooms& rooms) {
                                       *key_limiter, *user_limiter, *login_limiter, *login_throttle,
                                       std::chrono::milliseconds(sec.sse_heartbeat_ms)});
   services->webhooks = webhooks.get();
+  services->knowledge = rooms.knowledge.get();
   store::Database* db = rooms.db.get();
   metrics->add_gauge("switchboard_outbox_depth", "Outbound messages waiting to be sent (pending or sending)", [db] {
     return static_cast<double>(db->read([](store::Connection& c) {

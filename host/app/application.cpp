@@ -127,6 +127,13 @@ void Application::start() {
   options.flows.limits.wall = std::chrono::milliseconds(config_.flow_time_ms);
   options.flows.limits.memory_bytes = size_t{config_.flow_memory_mib} << 20;
   options.flows.retention = std::chrono::hours(24 * config_.flow_retention_days);
+  options.knowledge.index_dir = config_.data_dir / "knowledge";
+  options.knowledge.ingest_threads = config_.knowledge.ingest_threads;
+  options.knowledge.embed_batch = config_.knowledge.embed_batch;
+  options.knowledge.max_document_chunks = config_.knowledge.max_document_chunks;
+  options.knowledge.max_document_bytes = config_.max_upload_bytes;
+  options.knowledge.index.exact_until = config_.knowledge.exact_until;
+  options.knowledge.index.approximate = config_.knowledge.approximate;
   auto& r = *rooms_;
   // Profiles' secrets are sealed at rest: the sessions open them with the
   // secret box, which therefore exists before any session does.
@@ -138,6 +145,16 @@ void Application::start() {
     r.rooms->messaging->sessions().set_config_opener([box, registry](const std::string& plugin, const nlohmann::json& stored) {
       return tenancy::transform_plugin_secrets(*registry, plugin, stored, *box, false);
     });
+    // AI providers' keys are sealed at rest the same way.
+    if (r.rooms->knowledge) {
+      r.rooms->knowledge->set_config_codec(
+          [box, registry](const std::string& plugin, const nlohmann::json& config) {
+            return tenancy::transform_plugin_secrets(*registry, plugin, config, *box, true);
+          },
+          [box, registry](const std::string& plugin, const nlohmann::json& stored) {
+            return tenancy::transform_plugin_secrets(*registry, plugin, stored, *box, false);
+          });
+    }
   }
   r.rooms->start();
   r.api.open(config_, *r.rooms);

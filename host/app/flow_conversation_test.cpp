@@ -45,6 +45,13 @@ struct Fixture {
   std::vector<std::filesystem::path> flows;  // resolved against the fixture's folder
   json http;                                 // null: no server
   json resources = json::object();           // resource id -> config overrides
+  // Knowledge bases made before the conversation: name, files, settings.
+  struct KnowledgeBase {
+    std::string name;
+    std::vector<std::filesystem::path> files;
+    json settings = json::object();
+  };
+  std::vector<KnowledgeBase> knowledge;
   json steps;
 };
 
@@ -120,8 +127,8 @@ Fixture load_fixture(const std::filesystem::path& path) {
   const json doc = json::parse(*text, nullptr, false);
   if (doc.is_discarded()) throw fixture_error(path, "not valid JSON");
   if (!doc.is_object()) throw fixture_error(path, "a fixture is a JSON object");
-  static const std::set<std::string> kKeys = {"description", "contact", "timezone", "start_time",
-                                              "flows",       "http",    "resources", "steps"};
+  static const std::set<std::string> kKeys = {"description", "contact",   "timezone", "start_time", "flows",
+                                              "http",        "resources", "knowledge", "steps"};
   for (const auto& [key, value] : doc.items()) {
     if (!kKeys.count(key)) throw fixture_error(path, "unknown field \"" + key + "\"");
   }
@@ -167,6 +174,24 @@ Fixture load_fixture(const std::filesystem::path& path) {
     if (!f.resources.is_object()) throw fixture_error(path, "\"resources\" maps resource ids to their config");
     for (const auto& [id, config] : f.resources.items()) {
       if (!config.is_object()) throw fixture_error(path, "resources." + id + " must be an object (the resource's config)");
+    }
+  }
+  if (doc.contains("knowledge")) {
+    const char* shape = "\"knowledge\" is an array of {\"name\", \"files\": [...], \"settings\"?}";
+    if (!doc["knowledge"].is_array()) throw fixture_error(path, shape);
+    for (const auto& k : doc["knowledge"]) {
+      if (!k.is_object() || !k.contains("name") || !k["name"].is_string() || !k.contains("files") ||
+          !k["files"].is_array() || k["files"].empty()) {
+        throw fixture_error(path, shape);
+      }
+      Fixture::KnowledgeBase kb;
+      kb.name = k["name"].get<std::string>();
+      for (const auto& file : k["files"]) {
+        if (!file.is_string()) throw fixture_error(path, shape);
+        kb.files.push_back(path.parent_path() / file.get<std::string>());
+      }
+      if (k.contains("settings")) kb.settings = k["settings"];
+      f.knowledge.push_back(std::move(kb));
     }
   }
   if (!doc.contains("steps") || !doc["steps"].is_array() || doc["steps"].empty())
@@ -449,6 +474,17 @@ int run_conversation_test(const ConversationTestOptions& options, std::FILE* out
   if (problems) return 2;
 
   harness.start();
+  for (const auto& kb : fixture.knowledge) {
+    try {
+      const json made = harness.add_knowledge_base(kb.name, kb.files, kb.settings);
+      std::fprintf(out, "knowledge base %s: %d document(s), %d chunks\n", kb.name.c_str(), made["documents"].get<int>(),
+                   made["chunks"].get<int>());
+    } catch (const Error& e) {
+      std::fprintf(out, "%s: knowledge base %s: %s\n", fixture.path.string().c_str(), kb.name.c_str(), e.what());
+      return 2;
+    }
+  }
+  std::fflush(out);
   const bool manual = main_flow->trigger.value("type", "") == "manual";
   Player player(fixture, harness, http.get(), out);
   return player.play(manual ? main_flow->id : "");

@@ -15,6 +15,8 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <fstream>
+#include <sstream>
 #include <thread>
 
 namespace sb::app {
@@ -93,6 +95,34 @@ flows::ParseResult FlowHarness::install(const std::string& file_name, std::strin
 
 void FlowHarness::start() {
   rooms_->start();
+}
+
+nlohmann::json FlowHarness::add_knowledge_base(const std::string& name, const std::vector<std::filesystem::path>& files,
+                                               const nlohmann::json& settings) {
+  if (!rooms_->knowledge) throw Error(ErrorCode::unavailable, "this harness has no knowledge bases");
+  auto& kb = *rooms_->knowledge;
+  const auto base = kb.create(kTenant, kTenant, {{"name", name}, {"settings", settings}});
+  std::vector<knowledge::DocumentUpload> uploads;
+  for (const auto& file : files) {
+    std::ifstream in(file, std::ios::binary);
+    if (!in) throw Error(ErrorCode::invalid_argument, file.string() + ": cannot read the file");
+    std::stringstream bytes;
+    bytes << in.rdbuf();
+    uploads.push_back({file.filename().string(), "", bytes.str()});
+  }
+  kb.add_files(kTenant, base.id, uploads, {});
+  if (!kb.wait_until_idle(kIdleTimeout)) {
+    throw Error(ErrorCode::timeout, "knowledge base " + name + ": the documents were not ingested in time");
+  }
+  int64_t chunks = 0;
+  const auto docs = kb.documents(kTenant, base.id, std::nullopt, store::PageRequest{200, std::nullopt});
+  for (const auto& d : docs.items) {
+    if (d.status != "ready") {
+      throw Error(ErrorCode::invalid_argument, d.name + ": " + d.error.value_or("not ingested (" + d.status + ")"));
+    }
+    chunks += d.chunk_count;
+  }
+  return {{"documents", docs.items.size()}, {"chunks", chunks}};
 }
 
 void FlowHarness::say(const std::string& text, const std::string& reply_id) {

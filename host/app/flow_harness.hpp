@@ -64,6 +64,14 @@ class FlowHarness {
   // Starts the flow runtime and messaging.
   void start();
 
+  // Creates the knowledge base `name` of the workspace (the local AI
+  // provider, `settings` as its settings) and ingests `files` into it;
+  // returns once every file is ready. Call after start(). Throws
+  // sb::Error(invalid_argument) naming a file that cannot be read or used.
+  // Returns {"documents", "chunks"}.
+  nlohmann::json add_knowledge_base(const std::string& name, const std::vector<std::filesystem::path>& files,
+                                    const nlohmann::json& settings = nlohmann::json::object());
+
   // The contact sends a text (`reply_id`: the button or list row it
   // answers); returns once the runtime has handled it and is idle again.
   void say(const std::string& text, const std::string& reply_id = "");

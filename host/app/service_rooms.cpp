@@ -54,8 +54,23 @@ std::unique_ptr<ServiceRooms> ServiceRooms::open(const ServiceRoomsOptions& opti
 
   r.messaging = std::make_unique<messaging::Messaging>(*r.registry, *r.db, *r.bus, *r.scheduler);
   r.services->set_event_sink(&r.messaging->event_sink());
+  flows::FlowRuntimeOptions flow_options = options.flows;
+  if (r.blobs) {
+    knowledge::KnowledgeOptions knowledge_options = options.knowledge;
+    if (knowledge_options.index_dir.empty()) knowledge_options.index_dir = blob_dir.parent_path() / "knowledge";
+    r.knowledge = std::make_unique<knowledge::KnowledgeBases>(*r.db, *r.registry, *r.blobs, *r.bus, knowledge_options);
+  }
+  // ctx.ai_reply / ctx.ai_classify: answered by the knowledge bases on the
+  // runtime's call threads.
+  knowledge::KnowledgeBases* kb = r.knowledge.get();
+  flow_options.calls["ai"] = flows::CallKind{
+      [kb](const flows::CallContext& call, const nlohmann::json& request) -> nlohmann::json {
+        if (!kb) return {{"error", "this host has no knowledge bases (no blob store is configured)"}};
+        return kb->flow_call(call.workspace_id, call.conversation_id, request);
+      },
+      4};
   r.library = std::make_unique<flows::FlowLibrary>(*r.db, flows::NodeCatalog::embedded());
-  r.flows = std::make_unique<flows::FlowRuntime>(*r.db, *r.bus, r.messaging->outbox(), *r.library, options.flows);
+  r.flows = std::make_unique<flows::FlowRuntime>(*r.db, *r.bus, r.messaging->outbox(), *r.library, flow_options);
   return rooms;
 }
 
@@ -64,12 +79,14 @@ ServiceRooms::~ServiceRooms() { stop(); }
 void ServiceRooms::start() {
   if (started_) return;
   started_ = true;
+  if (knowledge) knowledge->start();
   flows->start();
   messaging->start();
 }
 
 void ServiceRooms::stop() {
   if (flows) flows->stop();
+  if (knowledge) knowledge->stop();
   if (messaging) messaging->stop();
   if (services) {
     services->set_event_sink(nullptr);
@@ -78,6 +95,7 @@ void ServiceRooms::stop() {
   }
   flows.reset();
   library.reset();
+  knowledge.reset();
   messaging.reset();
   plugin_blobs.reset();
   blobs.reset();

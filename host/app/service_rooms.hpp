@@ -1,12 +1,13 @@
 #pragma once
 // The rooms every host composition needs below the HTTP server — scheduler,
-// event bus, plugins, database, messaging, flows — built in dependency
+// event bus, plugins, database, messaging, knowledge, flows — built in dependency
 // order and taken down in reverse. Application (the server) and FlowHarness
 // (`switchboard flow test/run`) both compose them through here.
 #include "core/event_bus.hpp"
 #include "core/scheduler.hpp"
 #include "flows/flow_library.hpp"
 #include "flows/flow_runtime.hpp"
+#include "knowledge/knowledge_bases.hpp"
 #include "messaging/messaging.hpp"
 #include "plugins/host_services.hpp"
 #include "plugins/registry.hpp"
@@ -39,6 +40,9 @@ struct ServiceRoomsOptions {
   // flows are built (seeding tenants).
   std::function<void(store::Database&)> seed;
   flows::FlowRuntimeOptions flows;
+  // Knowledge bases; index_dir defaults to "knowledge" next to the blob
+  // directory. None without a blob store.
+  knowledge::KnowledgeOptions knowledge;
 };
 
 struct ServiceRooms {
@@ -51,6 +55,7 @@ struct ServiceRooms {
   std::unique_ptr<store::BlobStore> blobs;
   std::unique_ptr<store::PluginBlobs> plugin_blobs;
   std::unique_ptr<messaging::Messaging> messaging;
+  std::unique_ptr<knowledge::KnowledgeBases> knowledge;  // null without a blob store
   std::unique_ptr<flows::FlowLibrary> library;
   std::unique_ptr<flows::FlowRuntime> flows;
 
@@ -60,7 +65,8 @@ struct ServiceRooms {
   static std::unique_ptr<ServiceRooms> open(const ServiceRoomsOptions& options);
   ~ServiceRooms();  // stop()
 
-  // Starts the flow runtime (recovery included) and then messaging.
+  // Starts the knowledge bases' ingestion, the flow runtime (recovery
+  // included) and then messaging.
   void start();
   // Stops the flows and messaging, unhooks the host services, and destroys
   // every room in reverse order of construction. Safe to call twice.

@@ -161,6 +161,28 @@ void apply_config_json(Config& config, const nlohmann::json& json, const std::st
       config.storage = value;
     } else if (key == "security") {
       apply_security_json(config.security, value, origin);
+    } else if (key == "knowledge") {
+      if (!value.is_object()) throw Error(ErrorCode::invalid_argument, origin + ": \"knowledge\" must be an object");
+      for (const auto& [k, v] : value.items()) {
+        const std::string name = "knowledge." + k;
+        if (k == "ingest_threads") {
+          config.knowledge.ingest_threads = get_number<unsigned>(v, name, origin, 1, 64);
+        } else if (k == "embed_batch") {
+          config.knowledge.embed_batch = get_number<unsigned>(v, name, origin, 1, 4096);
+        } else if (k == "max_document_chunks") {
+          config.knowledge.max_document_chunks = get_number<unsigned>(v, name, origin, 1, 10'000'000);
+        } else if (k == "exact_until") {
+          config.knowledge.exact_until = get_number<uint64_t>(v, name, origin, 0, 100'000'000ULL);
+        } else if (k == "approximate") {
+          config.knowledge.approximate = get_string(v, name, origin);
+          const std::string& a = config.knowledge.approximate;
+          if (a != "lsh" && a != "ivf" && a != "hnsw") {
+            throw Error(ErrorCode::invalid_argument, origin + ": knowledge.approximate must be \"lsh\", \"ivf\" or \"hnsw\"");
+          }
+        } else {
+          throw Error(ErrorCode::invalid_argument, origin + ": unknown key \"" + name + "\"");
+        }
+      }
     } else {
       throw Error(ErrorCode::invalid_argument, origin + ": unknown configuration key \"" + key + "\"");
     }

@@ -38,6 +38,15 @@ struct Config {
   unsigned flow_time_ms = 5000;             // wall clock per run segment
   unsigned flow_memory_mib = 64;            // per Lua state
   unsigned flow_retention_days = 30;        // finished executions and their step logs
+  // Knowledge bases (docs/operations.md, "Knowledge bases"): indexes in
+  // <data_dir>/knowledge.
+  struct Knowledge {
+    unsigned ingest_threads = 1;         // documents ingested at once
+    unsigned embed_batch = 64;           // chunks per embed call to the provider
+    unsigned max_document_chunks = 50'000;
+    uint64_t exact_until = 5'000;        // vectors searched exactly up to this many per base
+    std::string approximate = "lsh";     // past it: lsh, ivf or hnsw (host/knowledge/vector_index.hpp)
+  } knowledge;
   std::string storage_plugin = "storage-sqlite";
   // The storage plugin's own config (validated against its plugin.json);
   // "path" defaults to <data_dir>/switchboard.db.

@@ -108,7 +108,7 @@ struct FlowEngine::Impl {
   }
 
   // Pushes the compiled form of `flow`: for a graph an array with, per node,
-  // {fn, config, node = {id, info = {id, type, name}, resources}}; for a Lua
+  // {fn, config, node = {id, info = {id, type, name, ports}, resources}}; for a Lua
   // flow its chunk (a function whose _ENV reaches the run's environment).
   void push_compiled(const FlowDefinition& flow) {
     auto it = compiled_flows.find(flow.hash);
@@ -138,7 +138,11 @@ struct FlowEngine::Impl {
         lua_createtable(L, 0, 3);
         lua_pushstring(L, node.id.c_str());
         lua_setfield(L, -2, "id");
-        push_json(L, {{"id", node.id}, {"type", node.type->type}, {"name", node.name}});
+        // "ports": the ports that have an edge, so that a node can tell
+        // whether its error port leads anywhere (ai_reply's fallback).
+        nlohmann::json wired = nlohmann::json::object();
+        for (const auto& [port, target] : node.next) wired[port] = true;
+        push_json(L, {{"id", node.id}, {"type", node.type->type}, {"name", node.name}, {"ports", wired}});
         lua_setfield(L, -2, "info");
         nlohmann::json resources = nlohmann::json::object();
         for (const auto& [slot, resource_id] : node.refs) {

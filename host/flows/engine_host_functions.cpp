@@ -166,6 +166,14 @@ int host_http_request(lua_State* L) {
   });
 }
 
+int host_ai_request(lua_State* L) {
+  return guarded(L, [L](RunScope&) {
+    const std::string op = string_arg(L, 1, "an AI operation");
+    push_json(L, normalize_ai_request(op, to_json(L, 2, "options")));
+    return 1;
+  });
+}
+
 int host_now(lua_State* L) {
   return guarded(L, [L](RunScope& scope) {
     lua_pushinteger(L, scope.now_ms);
@@ -206,7 +214,7 @@ void push_host_functions(lua_State* L) {
   static const luaL_Reg functions[] = {
       {"send", host_send},         {"tag", host_tag},       {"handoff", host_handoff},
       {"log", host_log},           {"warn", host_warn},     {"kv_get", host_kv_get},
-      {"kv_set", host_kv_set},     {"http_request", host_http_request},
+      {"kv_set", host_kv_set},     {"http_request", host_http_request}, {"ai_request", host_ai_request},
       {"now", host_now},           {"local_time", host_local_time}, {"regex", host_regex},
       {nullptr, nullptr}};
   luaL_newlib(L, functions);
@@ -290,6 +298,56 @@ nlohmann::json normalize_http_request(const nlohmann::json& request) {
     timeout_ms = std::min<int64_t>(kMaxHttpTimeoutMs, std::llround(request["timeout"].get<double>() * 1000));
   }
   return {{"method", method}, {"url", url}, {"headers", headers}, {"body", body}, {"timeout_ms", timeout_ms}};
+}
+
+nlohmann::json normalize_ai_request(const std::string& op, const nlohmann::json& options) {
+  const std::string what = op == "reply" ? "ctx.ai_reply" : "ctx.ai_classify";
+  if (op != "reply" && op != "classify") throw Error(ErrorCode::invalid_argument, "unknown AI operation '" + op + "'");
+  if (!options.is_object()) throw Error(ErrorCode::invalid_argument, what + " needs a table of options");
+  auto bad = [&](const std::string& message) { return Error(ErrorCode::invalid_argument, what + ": " + message); };
+  auto text = [&](const char* name, size_t max, bool required) -> std::optional<std::string> {
+    auto it = options.find(name);
+    if (it == options.end() || it->is_null()) {
+      if (required) throw bad(std::string(name) + " is required");
+      return std::nullopt;
+    }
+    if (!it->is_string() || it->get_ref<const std::string&>().size() > max) {
+      throw bad(std::string(name) + " must be a string of at most " + std::to_string(max) + " characters");
+    }
+    return it->get<std::string>();
+  };
+  nlohmann::json out = {{"op", op}};
+  if (auto kb = text("knowledge_base", 200, op == "reply")) out["knowledge_base"] = *kb;
+  if (auto id = text("message_id", 100, false)) out["message_id"] = *id;
+  if (op == "reply") {
+    out["question"] = text("question", 4000, false).value_or("");
+    if (auto it = options.find("tags"); it != options.end() && !it->is_null()) {
+      if (!it->is_array()) throw bad("tags must be a list of strings");
+      for (const auto& t : *it)
+        if (!t.is_string()) throw bad("tags must be a list of strings");
+      out["tags"] = *it;
+    }
+    if (auto it = options.find("min_score"); it != options.end() && !it->is_null()) {
+      if (!it->is_number() || it->get<double>() < 0 || it->get<double>() > 1) throw bad("min_score must be a number from 0 to 1");
+      out["min_score"] = *it;
+    }
+    if (auto style = text("citation_style", 16, false)) {
+      if (*style != "footnote" && *style != "inline" && *style != "none") {
+        throw bad("citation_style must be footnote, inline or none");
+      }
+      out["citation_style"] = *style;
+    }
+    if (auto it = options.find("max_chunks"); it != options.end() && !it->is_null()) {
+      if (!it->is_number_integer() || it->get<int>() < 1 || it->get<int>() > 20) throw bad("max_chunks must be 1 to 20");
+      out["max_chunks"] = *it;
+    }
+  } else {
+    out["text"] = text("text", 4000, false).value_or("");
+    auto labels = options.find("labels");
+    if (labels == options.end() || !labels->is_array() || labels->empty()) throw bad("labels must be a non-empty list");
+    out["labels"] = *labels;
+  }
+  return out;
 }
 
 }  // namespace sb::flows

@@ -36,5 +36,10 @@ nlohmann::json normalize_outgoing(const nlohmann::json& message);
 // The checked HTTP request ctx.http makes: {method, url, headers, body,
 // timeout_ms}. Throws sb::Error(invalid_argument).
 nlohmann::json normalize_http_request(const nlohmann::json& request);
+// The checked request of ctx.ai_reply (`op` "reply") or ctx.ai_classify
+// ("classify"), as the knowledge bases take it (docs/flows.md): the fields
+// each op reads, with their types and bounds checked, and "op" set. Throws
+// sb::Error(invalid_argument).
+nlohmann::json normalize_ai_request(const std::string& op, const nlohmann::json& options);
 
 }  // namespace sb::flows

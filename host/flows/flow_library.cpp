@@ -93,6 +93,22 @@ ParseResult FlowLibrary::install_source(const std::string& workspace_id, const s
   return result;
 }
 
+FlowPtr FlowLibrary::built_in(const std::string& workspace_id, std::string_view text) {
+  ParseResult result = parse(FlowDefinition::Kind::graph, text);
+  if (!result.ok()) {
+    throw Error(ErrorCode::internal, "a built-in flow does not validate:\n" + format_problems(result.problems));
+  }
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = revisions_.find(revision_key(workspace_id, result.flow->id, result.flow->hash));
+    if (it != revisions_.end()) return it->second;
+  }
+  auto org = organization_of(workspace_id);
+  if (!org) throw Error(ErrorCode::not_found, "no workspace '" + workspace_id + "'");
+  save_revision(*org, workspace_id, result.flow);
+  return result.flow;
+}
+
 ParseResult FlowLibrary::parse(FlowDefinition::Kind kind, std::string_view text, const std::string& default_id,
                                const std::string& source_path) const {
   return kind == FlowDefinition::Kind::lua ? parse_flow_lua(text, default_id, source_path)

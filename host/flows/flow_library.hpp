@@ -111,6 +111,14 @@ class FlowLibrary {
   store::Page<FlowRevision> revision_history(const std::string& workspace_id, const std::string& flow_id,
                                              const store::PageRequest& page) const;
 
+  // A graph the host composes itself (a profile's auto_reply): parsed and
+  // its revision saved like any other, so that an execution waiting in it
+  // finds it after a restart, but never current (no message starts it by a
+  // trigger). The same text gives the same revision. Throws
+  // sb::Error(internal) when the text does not validate (a host bug), and
+  // not_found for an unknown workspace.
+  FlowPtr built_in(const std::string& workspace_id, std::string_view text);
+
   FlowPtr current(const std::string& workspace_id, const std::string& flow_id) const;
   // A revision by hash: from memory, else from flow_revisions (parsed again).
   FlowPtr revision(const std::string& workspace_id, const std::string& flow_id, const std::string& hash);

@@ -1,5 +1,7 @@
 #include "flows/flow_runtime.hpp"
 
+#include "flows/auto_reply.hpp"
+
 #include "core/error.hpp"
 #include "core/ids.hpp"
 #include "flows/flow_runtime_internal.hpp"
@@ -65,7 +67,12 @@ void FlowRuntime::start() {
   resolved_sub_ = bus_.subscribe("conversation.resolved", [this](const Event& e) { on_event(e); });
   released_sub_ = bus_.subscribe("handoff.released", [this](const Event& e) { on_event(e); });
   for (auto& w : workers_) threads_.emplace_back([this, worker = w.get()] { worker_loop(*worker); });
-  for (unsigned i = 0; i < std::max(1u, options_.http_threads); ++i) http_threads_.emplace_back([this] { http_loop(); });
+  for (unsigned i = 0; i < std::max(1u, options_.http_threads); ++i) call_threads_.emplace_back([this] { call_loop("http"); });
+  for (const auto& [kind, call] : options_.calls) {
+    for (unsigned i = 0; i < std::max(1u, call.threads); ++i) {
+      call_threads_.emplace_back([this, k = kind] { call_loop(k); });
+    }
+  }
   recover();
   // Messages stored before the stop are queued before the timer thread can
   // fire deadlines that passed meanwhile: a conversation's work runs in
@@ -92,22 +99,22 @@ void FlowRuntime::stop() {
     ready_.clear();
     work_cv_.notify_all();
     timer_cv_.notify_all();
-    http_cv_.notify_all();
+    calls_cv_.notify_all();
   }
   for (auto& t : threads_) t.join();
-  for (auto& t : http_threads_) t.join();
+  for (auto& t : call_threads_) t.join();
   if (timer_thread_.joinable()) timer_thread_.join();
   {
     std::unique_lock<std::mutex> lock(mu_);
     idle_cv_.wait_for(lock, std::chrono::seconds(30), [this] { return pending_writes_ == 0; });
     threads_.clear();
-    http_threads_.clear();
+    call_threads_.clear();
     workers_.clear();
     lanes_.clear();
     timers_.clear();
     schedules_.clear();
     schedules_generation_ = ~uint64_t{0};
-    http_queue_.clear();
+    call_queues_.clear();
     started_ = false;
   }
 }
@@ -188,6 +195,7 @@ void FlowRuntime::process_message(Worker& worker, Task& task, bool& lane_release
   struct Read {
     Snapshot snap;
     std::optional<ExecutionRecord> waiting;
+    nlohmann::json auto_reply;  // the profile's setting
   };
   Read read = db_.read([&](store::Connection& c) {
     Read r;
@@ -197,6 +205,9 @@ void FlowRuntime::process_message(Worker& worker, Task& task, bool& lane_release
     if (r.snap.conversation) {
       r.snap.contact = store::contacts::find(c, task.workspace_id, r.snap.conversation->contact_id);
       r.waiting = executions::find_waiting_reply(c, r.snap.conversation->id);
+    }
+    if (auto profile = store::profiles::get(c, task.workspace_id, r.snap.message->profile_id)) {
+      r.auto_reply = profile->auto_reply;
     }
     return r;
   });
@@ -219,8 +230,19 @@ void FlowRuntime::process_message(Worker& worker, Task& task, bool& lane_release
     segment.input.resume = nlohmann::json{{"text", message.text.value_or("")}, {"message", message_context(message)}};
     segment.input.state = segment.record.state;
   } else if (!human && read.snap.conversation) {
-    flow = match_message_trigger(library_.flows(task.workspace_id), message.profile_id, message.text.value_or(""));
-    if (flow) {
+    // Keywords first; then the profile's auto_reply; then a catch-all.
+    const auto flows = library_.flows(task.workspace_id);
+    flow = match_keyword_trigger(flows, message.profile_id, message.text.value_or(""));
+    if (!flow && auto_reply_enabled(read.auto_reply)) {
+      try {
+        flow = library_.built_in(task.workspace_id, auto_reply_flow(read.auto_reply));
+        segment.record.trigger = {{"type", "auto_reply"}, {"message_id", message.id}};
+      } catch (const std::exception& e) {
+        spdlog::error("flows: the auto_reply of profile {} cannot run: {}", message.profile_id, e.what());
+      }
+    }
+    if (!flow) flow = match_any_message_trigger(flows, message.profile_id);
+    if (flow && segment.record.trigger.empty()) {
       segment.record.trigger = {{"type", flow->trigger.value("type", "message")}, {"message_id", message.id}};
     }
   }
@@ -400,7 +422,9 @@ void settle_record(ExecutionRecord& r, const RunOutcome& o, int64_t now, size_t 
     // The variables as they are now, for display (the engine resumes from
     // "vars", those of the waiting scope's start).
     r.state["current_vars"] = o.vars.is_object() ? o.vars : nlohmann::json::object();
-    if (o.wait->kind == "http") r.state["http_request"] = o.wait->request;
+    // A call's request (ctx.http, ctx.ai) is kept, so that a restart can
+    // make the call again.
+    if (!o.wait->request.is_null()) r.state[o.wait->kind + "_request"] = o.wait->request;
   } else {
     r.wait_kind.reset();
     r.deadline_at.reset();
@@ -583,7 +607,10 @@ void FlowRuntime::run_and_commit(Worker&, Segment segment, bool& lane_released) 
 bool FlowRuntime::wait_until_idle(std::chrono::milliseconds timeout) {
   std::unique_lock<std::mutex> lock(mu_);
   return idle_cv_.wait_for(lock, timeout, [this] {
-    if (pending_writes_ != 0 || http_in_flight_ != 0 || !http_queue_.empty() || !ready_.empty()) return false;
+    if (pending_writes_ != 0 || calls_in_flight_ != 0 || !ready_.empty()) return false;
+    for (const auto& [kind, queue] : call_queues_) {
+      if (!queue.empty()) return false;
+    }
     for (const auto& [id, lane] : lanes_) {
       if (lane.busy || !lane.tasks.empty()) return false;
     }

@@ -14,13 +14,14 @@
 // write that records what its flow did (execution row, outbox rows, tags,
 // the message's handled flag) commits; start() re-dispatches unhandled
 // messages, re-arms the deadlines of waiting executions and re-issues
-// their HTTP calls. Timer and HTTP resumptions carry the execution's
+// their calls (HTTP, AI). Timer and HTTP resumptions carry the execution's
 // version: one that finds the execution moved on (a reply came first) does
 // nothing, so each wait ends exactly once.
 //
 // Threads: public members are thread-safe. Internally: workers (lanes),
-// one timer thread (deadlines, schedules, hot reload, retention), HTTP
-// threads (ctx.http calls), and commit callbacks on the database writer.
+// one timer thread (deadlines, schedules, hot reload, retention), call
+// threads per call kind (ctx.http, ctx.ai), and commit callbacks on the
+// database writer.
 #include "core/event_bus.hpp"
 #include "flows/engine.hpp"
 #include "flows/flow_library.hpp"
@@ -47,10 +48,26 @@
 
 namespace sb::flows {
 
+// A call an execution waits for, made on the runtime's call threads while
+// no worker is held: "http" (ctx.http) is built in; other kinds come from
+// FlowRuntimeOptions::calls (the app adds "ai", answered by the knowledge
+// bases). A handler returns the value the waiting ctx call gets back; it
+// should not throw (a throw becomes {"error": message}).
+struct CallContext {
+  std::string workspace_id;
+  std::string execution_id;
+  std::optional<std::string> conversation_id;
+};
+struct CallKind {
+  std::function<nlohmann::json(const CallContext&, const nlohmann::json& request)> handler;
+  unsigned threads = 4;
+};
+
 struct FlowRuntimeOptions {
   std::optional<std::filesystem::path> flows_dir;  // watched for flow files
   unsigned workers = 4;
   unsigned http_threads = 4;
+  std::map<std::string, CallKind> calls;  // call wait kinds besides "http", e.g. "ai"
   EngineLimits limits;
   std::chrono::milliseconds reload_interval{1000};
   std::chrono::milliseconds retention{std::chrono::hours(24 * 30)};  // finished executions kept this long
@@ -107,7 +124,7 @@ class FlowRuntime {
   bool check_timers(std::chrono::milliseconds timeout);
   // Rescans the flows directory now; true when flows changed.
   bool reload();
-  // Waits until no lane has work, no write is pending and no HTTP call is in
+  // Waits until no lane has work, no write is pending and no call is in
   // flight (timers may still be armed). False on timeout.
   bool wait_until_idle(std::chrono::milliseconds timeout);
 
@@ -152,7 +169,12 @@ class FlowRuntime {
   void fire_due();
   void rebuild_schedules();
   void fire_schedule(const std::string& workspace_id, const std::string& flow_id, int64_t at);
-  void http_loop();
+  // Whether executions waiting for `kind` wait for a call (and which).
+  bool is_call(const std::string& kind) const;
+  void queue_call(const std::string& kind, const std::string& workspace_id, const std::string& execution_id,
+                  const std::string& lane, const std::optional<std::string>& conversation_id, int64_t version,
+                  nlohmann::json request);
+  void call_loop(const std::string& kind);
   void on_event(const Event& event);
   void recover();
   void sweep_unhandled();
@@ -172,7 +194,7 @@ class FlowRuntime {
   std::unordered_map<std::string, Lane> lanes_;
   std::deque<std::string> ready_;
   size_t pending_writes_ = 0;
-  size_t http_in_flight_ = 0;
+  size_t calls_in_flight_ = 0;
   bool stopping_ = false;
   bool started_ = false;
   std::vector<std::unique_ptr<Worker>> workers_;
@@ -187,14 +209,15 @@ class FlowRuntime {
   uint64_t checks_done_ = 0;       // the requests the timer thread has served
   std::thread timer_thread_;
 
-  struct HttpJob {
+  struct CallJob {
     std::string workspace_id, execution_id, lane;
+    std::optional<std::string> conversation_id;
     int64_t version = 0;
     nlohmann::json request;
   };
-  std::deque<HttpJob> http_queue_;
-  std::condition_variable http_cv_;
-  std::vector<std::thread> http_threads_;
+  std::map<std::string, std::deque<CallJob>> call_queues_;  // call kind -> jobs
+  std::condition_variable calls_cv_;
+  std::vector<std::thread> call_threads_;
 
   std::map<std::string, std::string> timezones_;  // workspace -> IANA zone
   EventBus::Subscription received_sub_, tagged_sub_, resolved_sub_, released_sub_;

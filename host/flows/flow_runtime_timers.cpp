@@ -71,11 +71,9 @@ void FlowRuntime::after_commit(const Segment& s, uint64_t) {
   if (r.status != "waiting" || !r.wait_kind) return;
   // The version the row has now: insert writes the record's, update bumps it.
   const int64_t version = s.is_new ? r.version : s.expected_version + 1;
-  if (*r.wait_kind == "http") {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (stopping_) return;
-    http_queue_.push_back(HttpJob{r.workspace_id, r.id, s.lane, version, r.state.value("http_request", nlohmann::json())});
-    http_cv_.notify_one();
+  if (is_call(*r.wait_kind)) {
+    queue_call(*r.wait_kind, r.workspace_id, r.id, s.lane, r.conversation_id, version,
+               r.state.value(*r.wait_kind + "_request", nlohmann::json()));
     return;
   }
   if (r.deadline_at) arm_timer(*r.deadline_at, TimerEntry{r.workspace_id, r.id, s.lane, *r.wait_kind, version});
@@ -278,31 +276,63 @@ void FlowRuntime::fire_schedule(const std::string& ws, const std::string& flow_i
   }
 }
 
-void FlowRuntime::http_loop() {
+bool FlowRuntime::is_call(const std::string& kind) const { return kind == "http" || options_.calls.count(kind) > 0; }
+
+void FlowRuntime::queue_call(const std::string& kind, const std::string& workspace_id, const std::string& execution_id,
+                             const std::string& lane, const std::optional<std::string>& conversation_id,
+                             int64_t version, nlohmann::json request) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (stopping_) return;
+  call_queues_[kind].push_back(CallJob{workspace_id, execution_id, lane, conversation_id, version, std::move(request)});
+  calls_cv_.notify_all();
+}
+
+namespace {
+
+// ctx.http's answer: {status, headers, body, json?} or {status = 0, error}.
+nlohmann::json http_call(const nlohmann::json& request) {
+  nlohmann::json result;
+  try {
+    nlohmann::json response = plugins::perform_http_request(request);
+    result = {{"status", response.value("status", 0)},
+              {"headers", response.value("headers", nlohmann::json::object())},
+              {"body", response.value("body", "")}};
+    auto parsed = nlohmann::json::parse(result["body"].get<std::string>(), nullptr, false);
+    if (!parsed.is_discarded()) result["json"] = parsed;
+  } catch (const std::exception& e) {
+    result = {{"status", 0}, {"error", e.what()}};
+  }
+  return result;
+}
+
+}  // namespace
+
+void FlowRuntime::call_loop(const std::string& kind) {
+  const auto handler = options_.calls.find(kind);
   for (;;) {
-    HttpJob job;
+    CallJob job;
     {
       std::unique_lock<std::mutex> lock(mu_);
-      http_cv_.wait(lock, [this] { return stopping_ || !http_queue_.empty(); });
+      auto& queue = call_queues_[kind];
+      calls_cv_.wait(lock, [&] { return stopping_ || !queue.empty(); });
       if (stopping_) return;
-      job = std::move(http_queue_.front());
-      http_queue_.pop_front();
-      ++http_in_flight_;
+      job = std::move(queue.front());
+      queue.pop_front();
+      ++calls_in_flight_;
     }
     nlohmann::json result;
-    try {
-      nlohmann::json response = plugins::perform_http_request(job.request);
-      result = {{"status", response.value("status", 0)},
-                {"headers", response.value("headers", nlohmann::json::object())},
-                {"body", response.value("body", "")}};
-      auto parsed = nlohmann::json::parse(result["body"].get<std::string>(), nullptr, false);
-      if (!parsed.is_discarded()) result["json"] = parsed;
-    } catch (const std::exception& e) {
-      result = {{"status", 0}, {"error", e.what()}};
+    if (handler == options_.calls.end()) {
+      result = http_call(job.request);
+    } else {
+      try {
+        result = handler->second.handler(CallContext{job.workspace_id, job.execution_id, job.conversation_id}, job.request);
+      } catch (const std::exception& e) {
+        result = {{"error", e.what()}};
+      }
     }
-    enqueue(Task::resume(job.workspace_id, job.lane, job.execution_id, job.version, "http", std::move(result)));
+    enqueue(Task::resume(job.workspace_id, job.lane, job.execution_id, job.version, kind, std::move(result)));
     std::lock_guard<std::mutex> lock(mu_);
-    --http_in_flight_;
+    --calls_in_flight_;
     idle_cv_.notify_all();
   }
 }
@@ -331,16 +361,15 @@ void FlowRuntime::on_event(const Event& event) {
 void FlowRuntime::recover() {
   int64_t after_created = 0;
   std::string after_id;
-  size_t armed = 0, http = 0;
+  size_t armed = 0, calls = 0;
   for (;;) {
     auto page = db_.read([&](store::Connection& c) { return executions::list_waiting(c, 500, after_created, after_id); });
     for (const auto& r : page) {
       const std::string lane = r.conversation_id.value_or(r.id);
-      if (r.wait_kind == "http") {
-        std::lock_guard<std::mutex> lock(mu_);
-        http_queue_.push_back(HttpJob{r.workspace_id, r.id, lane, r.version, r.state.value("http_request", nlohmann::json())});
-        http_cv_.notify_one();
-        ++http;
+      if (r.wait_kind && is_call(*r.wait_kind)) {
+        queue_call(*r.wait_kind, r.workspace_id, r.id, lane, r.conversation_id, r.version,
+                   r.state.value(*r.wait_kind + "_request", nlohmann::json()));
+        ++calls;
       } else if (r.deadline_at) {
         arm_timer(*r.deadline_at, TimerEntry{r.workspace_id, r.id, lane, r.wait_kind.value_or(""), r.version});
         ++armed;
@@ -350,7 +379,7 @@ void FlowRuntime::recover() {
     after_created = page.back().created_at;
     after_id = page.back().id;
   }
-  if (armed || http) spdlog::info("flows: {} waiting execution(s) re-armed, {} HTTP call(s) re-issued", armed, http);
+  if (armed || calls) spdlog::info("flows: {} waiting execution(s) re-armed, {} call(s) re-issued", armed, calls);
 }
 
 void FlowRuntime::sweep_unhandled() {

@@ -58,14 +58,10 @@ int64_t priority_of(const FlowPtr& f) { return f->trigger.value("priority", int6
 
 }  // namespace
 
-FlowPtr match_message_trigger(const std::vector<FlowPtr>& flows, const std::string& profile_id,
-                              std::string_view text) {
-  std::vector<FlowPtr> keyword, any;
+FlowPtr match_keyword_trigger(const std::vector<FlowPtr>& flows, const std::string& profile_id, std::string_view text) {
+  std::vector<FlowPtr> keyword;
   for (const auto& f : flows) {
-    const std::string type = f->trigger.value("type", "");
-    if (!applies_to_profile(f->trigger, profile_id)) continue;
-    if (type == "keyword") keyword.push_back(f);
-    if (type == "message") any.push_back(f);
+    if (f->trigger.value("type", "") == "keyword" && applies_to_profile(f->trigger, profile_id)) keyword.push_back(f);
   }
   std::sort(keyword.begin(), keyword.end(), [](const FlowPtr& a, const FlowPtr& b) {
     if (priority_of(a) != priority_of(b)) return priority_of(a) > priority_of(b);
@@ -76,11 +72,22 @@ FlowPtr match_message_trigger(const std::vector<FlowPtr>& flows, const std::stri
   for (const auto& f : keyword) {
     if (keyword_matches(f->trigger, text)) return f;
   }
+  return nullptr;
+}
+
+FlowPtr match_any_message_trigger(const std::vector<FlowPtr>& flows, const std::string& profile_id) {
   FlowPtr best;
-  for (const auto& f : any) {
+  for (const auto& f : flows) {
+    if (f->trigger.value("type", "") != "message" || !applies_to_profile(f->trigger, profile_id)) continue;
     if (!best || priority_of(f) > priority_of(best) || (priority_of(f) == priority_of(best) && f->id < best->id)) best = f;
   }
   return best;
+}
+
+FlowPtr match_message_trigger(const std::vector<FlowPtr>& flows, const std::string& profile_id,
+                              std::string_view text) {
+  if (FlowPtr f = match_keyword_trigger(flows, profile_id, text)) return f;
+  return match_any_message_trigger(flows, profile_id);
 }
 
 std::vector<FlowPtr> match_event_trigger(const std::vector<FlowPtr>& flows, const std::string& event,

@@ -16,7 +16,7 @@ constexpr std::array<std::string_view, 6> kStatuses = {"DISCONNECTED", "CONNECTI
 
 constexpr const char* kSelect =
     "SELECT id, organization_id, workspace_id, name, channel_plugin, config_json, status, status_detail, qr, "
-    "created_at, updated_at FROM profiles ";
+    "ai_auto_reply_json, created_at, updated_at FROM profiles ";
 
 Profile from_row(const Row& r) {
   Profile p;
@@ -29,6 +29,8 @@ Profile from_row(const Row& r) {
   p.status = r.text("status");
   p.status_detail = r.optional_text("status_detail");
   p.qr = r.optional_text("qr");
+  p.auto_reply = r.is_null("ai_auto_reply_json") ? nlohmann::json::object() : r.json("ai_auto_reply_json");
+  if (!p.auto_reply.is_object()) p.auto_reply = nlohmann::json::object();
   p.created_at = r.integer("created_at");
   p.updated_at = r.integer("updated_at");
   return p;
@@ -64,6 +66,7 @@ nlohmann::json to_json(const Profile& p) {
           {"status", p.status},
           {"status_detail", optional_json(p.status_detail)},
           {"qr", optional_json(p.qr)},
+          {"auto_reply", p.auto_reply},
           {"created_at", p.created_at},
           {"updated_at", p.updated_at}};
 }
@@ -89,9 +92,9 @@ Profile create(Connection& c, Profile p, int64_t now) {
   try {
     c.execute(
         "INSERT INTO profiles (id, organization_id, workspace_id, name, channel_plugin, config_json, status, "
-        "status_detail, qr, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "status_detail, qr, ai_auto_reply_json, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         {p.id, p.organization_id, p.workspace_id, p.name, p.channel_plugin, p.config.dump(), p.status, p.status_detail,
-         p.qr, p.created_at, p.updated_at});
+         p.qr, p.auto_reply.dump(), p.created_at, p.updated_at});
   } catch (const Error& e) {
     if (e.code() == ErrorCode::conflict) throw Error(ErrorCode::conflict, "profile " + p.id + " already exists");
     throw;
@@ -152,13 +155,19 @@ std::optional<Profile> update(Connection& c, const std::string& workspace_id, co
   if (patch.config && !patch.config->is_object()) {
     throw Error(ErrorCode::invalid_argument, "a profile's config must be a JSON object");
   }
+  if (patch.auto_reply && !patch.auto_reply->is_object()) {
+    throw Error(ErrorCode::invalid_argument, "a profile's auto_reply must be a JSON object");
+  }
   auto profile = get(c, workspace_id, id);
-  if (!profile || (!patch.name && !patch.config)) return profile;
+  if (!profile || (!patch.name && !patch.config && !patch.auto_reply)) return profile;
   if (patch.name) profile->name = *patch.name;
   if (patch.config) profile->config = *patch.config;
+  if (patch.auto_reply) profile->auto_reply = *patch.auto_reply;
   profile->updated_at = now;
-  c.execute("UPDATE profiles SET name = ?, config_json = ?, updated_at = ? WHERE workspace_id = ? AND id = ?",
-            {profile->name, profile->config.dump(), now, workspace_id, id});
+  c.execute(
+      "UPDATE profiles SET name = ?, config_json = ?, ai_auto_reply_json = ?, updated_at = ? WHERE workspace_id = ? AND "
+      "id = ?",
+      {profile->name, profile->config.dump(), profile->auto_reply.dump(), now, workspace_id, id});
   return profile;
 }
 

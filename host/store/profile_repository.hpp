@@ -32,6 +32,9 @@ struct Profile {
   std::string status = "DISCONNECTED";
   std::optional<std::string> status_detail;
   std::optional<std::string> qr;                     // the pairing code while QR_READY
+  // Answers from a knowledge base without a flow (migration 011):
+  // {"enabled", "knowledge_base", "min_score", "fallback_text", "no_answer_text", "handoff"}; {} is off.
+  nlohmann::json auto_reply = nlohmann::json::object();
   int64_t created_at = 0;                            // Unix ms
   int64_t updated_at = 0;
 };
@@ -39,13 +42,14 @@ struct Profile {
 // Everything but `config`, which may hold secrets: the caller adds a
 // redacted copy (sb::redact_config with the plugin's schema) if it wants one.
 // {"id","organization_id","workspace_id","name","channel_plugin","status",
-//  "status_detail","qr","created_at","updated_at"}
+//  "status_detail","qr","auto_reply","created_at","updated_at"}
 nlohmann::json to_json(const Profile& profile);
 
 // The fields update() changes; nullopt leaves a field as it is.
 struct ProfilePatch {
   std::optional<std::string> name;
   std::optional<nlohmann::json> config;  // replaces the config; the caller validates it against the plugin's schema
+  std::optional<nlohmann::json> auto_reply;  // replaces auto_reply; the caller validates it
 };
 
 namespace profiles {

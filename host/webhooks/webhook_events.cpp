@@ -13,7 +13,7 @@ const std::vector<std::string>& event_names() {
       "message.received",     "message.sent",         "message.delivered", "message.read",
       "message.failed",       "session.status",       "session.qr",        "conversation.created",
       "conversation.updated", "contact.created",      "contact.updated",   "campaign.progress",
-      "flow.execution.failed"};
+      "flow.execution.failed", "knowledge.document.ready", "knowledge.document.failed"};
   return names;
 }
 

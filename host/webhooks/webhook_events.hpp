@@ -12,6 +12,7 @@
 //   contact.created / .updated        the same
 //   campaign.progress                 the same
 //   flow.execution (status failed)    flow.execution.failed
+//   knowledge.document.ready / .failed  the same (progress is for the event stream only)
 //
 // Stateless: safe from any thread.
 #include "core/event_bus.hpp"

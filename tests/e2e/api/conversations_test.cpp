@@ -119,6 +119,12 @@ TEST_CASE("conversations: list with filters and paging, one with its contact", "
   const auto b = inject(api, "+15551110002", "hello");
   const auto c = inject(api, "+15551110003", "hello");
   const std::string base = kDemo + "/conversations";
+  // The demo's welcome flow answers each: its replies move the
+  // conversations' updated_at, the sort key of the pages, so they must all
+  // be in before paging (a row updated between two pages may move past the
+  // cursor). A reply is queued in the write that touches its conversation,
+  // so once the sandbox has sent all three, nothing moves any more.
+  REQUIRE(sb::test::eventually([&] { return outbound(api).size() >= 3; }));
 
   auto all = data_of(api.call("GET", base, nullptr, api.master()));
   CHECK(ids_of(all) == std::set<std::string>{a.conversation_id, b.conversation_id, c.conversation_id});

@@ -52,6 +52,7 @@ json flow_doc(const std::string& id) {
 std::map<std::string, Entry> isolation_table(const std::map<std::string, std::string>& a) {
   const std::string W = "/api/v1/workspaces/:workspace_id";
   const std::string O = "/api/v1/organizations/:organization_id";
+  const std::string K = W + "/knowledge-bases";
   const json profile = {{"name", "x"}, {"channel_plugin", "channel-sandbox"}};
   return {
       {"GET /health", {Scope::open}},
@@ -197,6 +198,23 @@ std::map<std::string, Entry> isolation_table(const std::map<std::string, std::st
       {"GET " + W + "/webhook-deliveries/:delivery_id", {Scope::tenant, true}},
       {"POST " + W + "/webhook-deliveries/:delivery_id/replay", {Scope::tenant, true}},
       {"POST " + W + "/webhook-deliveries/replay", {Scope::tenant, true, {{"from", 0}, {"to", 4102444800000LL}}}},
+
+      {"GET " + K, {Scope::tenant}},
+      {"POST " + K, {Scope::tenant, true, {{"name", "intruder"}}}},
+      {"GET " + K + "/:kb_id", {Scope::tenant}},
+      {"PATCH " + K + "/:kb_id", {Scope::tenant, true, {{"description", "taken over"}}}},
+      {"DELETE " + K + "/:kb_id", {Scope::tenant, true}},
+      {"GET " + K + "/:kb_id/status", {Scope::tenant}},
+      {"GET " + K + "/:kb_id/documents", {Scope::tenant}},
+      {"POST " + K + "/:kb_id/documents", {Scope::tenant, true, {{"urls", {"http://127.0.0.1:9/intruder.md"}}}}},
+      {"GET " + K + "/:kb_id/documents/:document_id", {Scope::tenant}},
+      {"PATCH " + K + "/:kb_id/documents/:document_id", {Scope::tenant, true, {{"tags", {"intruder"}}}}},
+      {"DELETE " + K + "/:kb_id/documents/:document_id", {Scope::tenant, true}},
+      {"GET " + K + "/:kb_id/documents/:document_id/chunks", {Scope::tenant}},
+      {"POST " + K + "/:kb_id/documents/:document_id/reingest", {Scope::tenant, true}},
+      {"POST " + K + "/:kb_id/search", {Scope::tenant, false, {{"query", "refund"}}}},
+      {"POST " + K + "/:kb_id/ask", {Scope::tenant, true, {{"question", "refund?"}}}},
+      {"POST " + K + "/:kb_id/classify", {Scope::tenant, true, {{"text", "hi"}, {"labels", {"greeting", "other"}}}}},
   };
 }
 
@@ -276,6 +294,12 @@ TEST_CASE("every route answers another tenant's ids with 404 and a viewer's writ
                            a.owner_auth());
   REQUIRE(campaign.status == 201);
   ids["campaign_id"] = "a-campaign";
+  auto kb = api.call("POST", W + "/knowledge-bases", {{"name", "a-kb"}}, a.owner_auth());
+  REQUIRE(kb.status == 201);
+  ids["kb_id"] = kb.body["id"];
+  auto doc = api.call("POST", W + "/knowledge-bases/a-kb/documents", {{"urls", {"http://127.0.0.1:9/a.md"}}}, a.owner_auth());
+  REQUIRE(doc.status == 202);
+  ids["document_id"] = doc.body["data"][0]["id"];
   const std::string viewer = api.add_member(a, "viewer@a.example.com", "viewer");
   ids["user_id"] = api.call("GET", "/api/v1/me", nullptr, {{"Authorization", "Bearer " + viewer}}).body["user"]["id"];
 
@@ -318,7 +342,8 @@ TEST_CASE("every route answers another tenant's ids with 404 and a viewer's writ
 
   // B's walk and A's viewer changed nothing of A's.
   for (const std::string& p : {W + "/profiles/a-number", W + "/contacts/" + ids["contact_id"], W + "/flows/greeter",
-                               W + "/conversations/" + ids["conversation_id"], W + "/campaigns/a-campaign"}) {
+                               W + "/conversations/" + ids["conversation_id"], W + "/campaigns/a-campaign",
+                               W + "/knowledge-bases/" + ids["kb_id"] + "/documents/" + ids["document_id"]}) {
     auto res = api.call("GET", p, nullptr, a.owner_auth());
     INFO(p << " " << res.raw);
     CHECK(res.status == 200);
