@@ -2,6 +2,7 @@
 
 #include "app/application.hpp"
 #include "app/flow_commands.hpp"
+#include "app/kb_commands.hpp"
 #include "core/config.hpp"
 #include "core/error.hpp"
 #include "core/log.hpp"
@@ -162,6 +163,7 @@ int run_cli(int argc, char** argv) {
   try {
     // The flow subcommands parse their own options.
     if (argc > 1 && std::string(argv[1]) == "flow") return run_flow_command({argv + 2, argv + argc});
+    if (argc > 1 && std::string(argv[1]) == "kb") return run_kb_command({argv + 2, argv + argc});
     const Args args = parse_args(argc, argv);
     const std::string command = args.positional.empty() ? "help" : args.positional[0];
     if (command == "serve") return serve(args);
@@ -177,7 +179,7 @@ int run_cli(int argc, char** argv) {
     }
     if (command == "help") {
       std::string usage = kUsage;
-      usage.insert(usage.find("  switchboard version"), kFlowUsage);
+      usage.insert(usage.find("  switchboard version"), std::string(kFlowUsage) + kKbUsage);
       std::fputs(usage.c_str(), stdout);
       return 0;
     }
