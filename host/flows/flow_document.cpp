@@ -1,13 +1,12 @@
 #include "flows/flow_document.hpp"
 
+#include "core/digest.hpp"
 #include "core/error.hpp"
 #include "core/json_schema.hpp"
 #include "flows/embedded_files.hpp"
 #include "flows/flow_graph.hpp"
 #include "flows/lua_json.hpp"
 #include "flows/lua_sandbox.hpp"
-
-#include <openssl/evp.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -48,21 +47,6 @@ bool is_valid_flow_id(const std::string& id) {
   auto lower_or_digit = [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); };
   if (!lower_or_digit(id[0])) return false;
   return std::all_of(id.begin() + 1, id.end(), [&](char c) { return lower_or_digit(c) || c == '_' || c == '-'; });
-}
-
-std::string sha256_hex(std::string_view text) {
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int length = 0;
-  if (EVP_Digest(text.data(), text.size(), digest, &length, EVP_sha256(), nullptr) != 1) {
-    throw Error(ErrorCode::internal, "SHA-256 of a flow failed");
-  }
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  for (unsigned int i = 0; i < length; ++i) {
-    out += kHex[digest[i] >> 4];
-    out += kHex[digest[i] & 0x0f];
-  }
-  return out;
 }
 
 std::string join(const std::vector<std::string>& items) {

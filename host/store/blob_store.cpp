@@ -1,14 +1,12 @@
 #include "store/blob_store.hpp"
 
+#include "core/digest.hpp"
 #include "core/error.hpp"
 #include "store/profile_repository.hpp"
-
-#include <openssl/evp.h>
 
 #include <fcntl.h>
 #include <unistd.h>
 
-#include <array>
 #include <atomic>
 #include <cerrno>
 #include <cstring>
@@ -17,22 +15,6 @@
 
 namespace sb::store {
 namespace {
-
-std::string sha256_hex(std::string_view data) {
-  std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
-  unsigned int len = 0;
-  if (EVP_Digest(data.data(), data.size(), digest.data(), &len, EVP_sha256(), nullptr) != 1) {
-    throw Error(ErrorCode::internal, "SHA-256 failed");
-  }
-  static const char* hex = "0123456789abcdef";
-  std::string out;
-  out.reserve(len * 2);
-  for (unsigned int i = 0; i < len; ++i) {
-    out.push_back(hex[digest[i] >> 4]);
-    out.push_back(hex[digest[i] & 0xF]);
-  }
-  return out;
-}
 
 bool safe_component(const std::string& s) {
   if (s.empty() || s.size() > 128 || s == "." || s == "..") return false;

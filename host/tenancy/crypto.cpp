@@ -1,5 +1,7 @@
 #include "tenancy/crypto.hpp"
 
+#include "core/digest.hpp"
+
 #include "core/error.hpp"
 
 #include <openssl/evp.h>
@@ -55,15 +57,7 @@ std::string random_token(size_t bytes) {
   return base64url_encode(raw);
 }
 
-std::string sha256_hex(std::string_view data) {
-  ensure_sodium();
-  std::array<unsigned char, crypto_hash_sha256_BYTES> digest{};
-  crypto_hash_sha256(digest.data(), reinterpret_cast<const unsigned char*>(data.data()), data.size());
-  std::string hex(digest.size() * 2 + 1, '\0');
-  sodium_bin2hex(hex.data(), hex.size(), digest.data(), digest.size());
-  hex.pop_back();
-  return hex;
-}
+std::string sha256_hex(std::string_view data) { return sb::sha256_hex(data); }
 
 bool constant_time_equal(std::string_view a, std::string_view b) {
   ensure_sodium();
