@@ -58,7 +58,7 @@ struct ApiServices {
   tenancy::LoginThrottle& login_throttle;
   std::chrono::milliseconds sse_heartbeat{15000};
   webhooks::WebhookDispatcher* webhooks = nullptr;  // set by the app before routes are added
-  knowledge::KnowledgeBases* knowledge = nullptr;    // null: the knowledge routes answer 503
+  knowledge::KnowledgeBases* knowledge = nullptr;    // set by the app; null only in tests without it (503)
 };
 
 // One authenticated request.

@@ -23,7 +23,7 @@ Error bad(const std::string& field, const std::string& message) {
 }
 
 knowledge::KnowledgeBases& knowledge_of(ApiServices& s) {
-  if (!s.knowledge) throw Error(ErrorCode::unavailable, "this host has no knowledge bases (no blob store is configured)");
+  if (!s.knowledge) throw Error(ErrorCode::unavailable, "this host runs no knowledge bases");
   return *s.knowledge;
 }
 

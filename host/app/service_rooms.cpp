@@ -55,17 +55,19 @@ std::unique_ptr<ServiceRooms> ServiceRooms::open(const ServiceRoomsOptions& opti
   r.messaging = std::make_unique<messaging::Messaging>(*r.registry, *r.db, *r.bus, *r.scheduler);
   r.services->set_event_sink(&r.messaging->event_sink());
   flows::FlowRuntimeOptions flow_options = options.flows;
-  if (r.blobs) {
-    knowledge::KnowledgeOptions knowledge_options = options.knowledge;
-    if (knowledge_options.index_dir.empty()) knowledge_options.index_dir = blob_dir.parent_path() / "knowledge";
-    r.knowledge = std::make_unique<knowledge::KnowledgeBases>(*r.db, *r.registry, *r.blobs, *r.bus, knowledge_options);
+  knowledge::KnowledgeOptions knowledge_options = options.knowledge;
+  if (knowledge_options.index_dir.empty()) {
+    const std::string db_path = options.storage.value("path", std::string());
+    knowledge_options.index_dir =
+        (db_path.empty() ? std::filesystem::temp_directory_path() : std::filesystem::path(db_path).parent_path()) /
+        "knowledge";
   }
+  r.knowledge = std::make_unique<knowledge::KnowledgeBases>(*r.db, *r.registry, *r.bus, knowledge_options);
   // ctx.ai_reply / ctx.ai_classify: answered by the knowledge bases on the
   // runtime's call threads.
   knowledge::KnowledgeBases* kb = r.knowledge.get();
   flow_options.calls["ai"] = flows::CallKind{
-      [kb](const flows::CallContext& call, const nlohmann::json& request) -> nlohmann::json {
-        if (!kb) return {{"error", "this host has no knowledge bases (no blob store is configured)"}};
+      [kb](const flows::CallContext& call, const nlohmann::json& request) {
         return kb->flow_call(call.workspace_id, call.conversation_id, request);
       },
       4};

@@ -40,8 +40,8 @@ struct ServiceRoomsOptions {
   // flows are built (seeding tenants).
   std::function<void(store::Database&)> seed;
   flows::FlowRuntimeOptions flows;
-  // Knowledge bases; index_dir defaults to "knowledge" next to the blob
-  // directory. None without a blob store.
+  // Knowledge bases; index_dir defaults to "knowledge" next to the
+  // storage config's "path".
   knowledge::KnowledgeOptions knowledge;
 };
 
@@ -55,7 +55,7 @@ struct ServiceRooms {
   std::unique_ptr<store::BlobStore> blobs;
   std::unique_ptr<store::PluginBlobs> plugin_blobs;
   std::unique_ptr<messaging::Messaging> messaging;
-  std::unique_ptr<knowledge::KnowledgeBases> knowledge;  // null without a blob store
+  std::unique_ptr<knowledge::KnowledgeBases> knowledge;
   std::unique_ptr<flows::FlowLibrary> library;
   std::unique_ptr<flows::FlowRuntime> flows;
 

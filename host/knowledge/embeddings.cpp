@@ -25,10 +25,35 @@ void normalize(float* v, int dimension) {
   for (int i = 0; i < dimension; ++i) v[i] *= scale;
 }
 
-float dot(const float* a, const float* b, int dimension) {
+namespace {
+
+// The loop, vectorized through OpenMP's simd reduction (the order of the
+// additions is the compiler's), and compiled twice below: for AVX2 with FMA
+// and for any x86-64. Debian's faiss is built for the latter only, so its
+// fvec_inner_product is scalar: 4-8 times slower over 512 dimensions.
+__attribute__((always_inline)) inline float dot_body(const float* a, const float* b, int dimension) {
   float sum = 0;
+#pragma omp simd reduction(+ : sum)
   for (int i = 0; i < dimension; ++i) sum += a[i] * b[i];
   return sum;
+}
+
+#if defined(__x86_64__) && defined(__GNUC__)
+__attribute__((target("avx2,fma"))) float dot_avx2(const float* a, const float* b, int dimension) {
+  return dot_body(a, b, dimension);
+}
+float dot_portable(const float* a, const float* b, int dimension) { return dot_body(a, b, dimension); }
+#endif
+
+}  // namespace
+
+float dot(const float* a, const float* b, int dimension) {
+#if defined(__x86_64__) && defined(__GNUC__)
+  static const bool has_avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  return has_avx2 ? dot_avx2(a, b, dimension) : dot_portable(a, b, dimension);
+#else
+  return dot_body(a, b, dimension);
+#endif
 }
 
 std::string vector_bytes(const float* v, int dimension) {

@@ -6,6 +6,7 @@
 #include "knowledge/knowledge_bases.hpp"
 
 #include "core/base64.hpp"
+#include "core/digest.hpp"
 #include "core/error.hpp"
 #include "core/ids.hpp"
 #include "knowledge/chunker.hpp"
@@ -106,6 +107,11 @@ void KnowledgeBases::start() {
   for (unsigned i = 0; i < std::max(1u, options_.ingest_threads); ++i) {
     ingest_threads_.emplace_back([this] { ingest_loop(); });
   }
+  {
+    std::lock_guard lock(index_mu_);
+    index_stopping_ = false;
+  }
+  index_thread_ = std::thread([this] { index_loop(); });
   maintenance_thread_ = std::thread([this] { maintenance_loop(); });
 }
 
@@ -121,12 +127,21 @@ void KnowledgeBases::stop() {
   maintenance_cv_.notify_all();
   for (auto& t : ingest_threads_) t.join();
   ingest_threads_.clear();
+  // Commits handed to the writer are finished (indexed, published) before
+  // the indexer ends: their callbacks hold this object.
+  {
+    std::lock_guard lock(index_mu_);
+    index_stopping_ = true;
+  }
+  index_cv_.notify_all();
+  if (index_thread_.joinable()) index_thread_.join();
   if (maintenance_thread_.joinable()) maintenance_thread_.join();
   {
     std::lock_guard lock(queue_mu_);
     queue_.clear();
     queued_.clear();
     requeue_.clear();
+    to_compact_.clear();  // merged at the next start's first commit, or never: searches stay right
   }
   indexes_->save_dirty();
 }
@@ -136,19 +151,82 @@ bool KnowledgeBases::wait_until_idle(std::chrono::milliseconds timeout) {
   return queue_cv_.wait_for(lock, timeout, [this] { return queue_.empty() && in_flight_.empty(); });
 }
 
+bool KnowledgeBases::wait_until_compacted(std::chrono::milliseconds timeout) {
+  std::unique_lock lock(queue_mu_);
+  return queue_cv_.wait_for(lock, timeout, [this] {
+    return queue_.empty() && in_flight_.empty() && to_compact_.empty() && !compacting_;
+  });
+}
+
+void KnowledgeBases::schedule_compaction(const std::string& kb_id) {
+  {
+    std::lock_guard lock(queue_mu_);
+    if (!started_ || stopping_) return;
+    to_compact_.insert(kb_id);
+  }
+  maintenance_cv_.notify_all();
+}
+
 void KnowledgeBases::maintenance_loop() {
   std::unique_lock lock(queue_mu_);
+  auto next_save = Clock::now() + options_.save_interval;
   while (!stopping_) {
-    maintenance_cv_.wait_for(lock, options_.save_interval, [this] { return stopping_; });
-    if (stopping_) break;
+    const bool pending = !to_compact_.empty() && queue_.empty() && in_flight_.empty();
+    const auto quiet = last_ingested_ + options_.compaction_quiet;
+    const auto now = Clock::now();
+    if (pending && now >= quiet) {
+      compact_one(lock);
+      continue;
+    }
+    if (now >= next_save) {
+      lock.unlock();
+      try {
+        indexes_->save_dirty();
+      } catch (const std::exception& e) {
+        spdlog::error("knowledge: saving indexes failed: {}", e.what());
+      }
+      lock.lock();
+      next_save = Clock::now() + options_.save_interval;
+      continue;
+    }
+    maintenance_cv_.wait_until(lock, pending ? std::min(next_save, quiet) : next_save);
+  }
+}
+
+void KnowledgeBases::compact_one(std::unique_lock<std::mutex>& lock) {
+  constexpr int kPagesPerStep = 500;  // a write job of some tens of milliseconds
+  const std::string kb_id = *to_compact_.begin();
+  to_compact_.erase(to_compact_.begin());
+  compacting_ = true;
+  bool interrupted = false;
+  const auto started = Clock::now();
+  int steps = 0;
+  for (;;) {
     lock.unlock();
+    bool more = false;
     try {
-      indexes_->save_dirty();
+      more = db_.write([&](store::Connection& c) { return repo::merge_keyword_index(c, kb_id, kPagesPerStep); });
     } catch (const std::exception& e) {
-      spdlog::error("knowledge: saving indexes failed: {}", e.what());
+      // Searches stay right, only slower: worth a log line, not a retry loop.
+      spdlog::warn("knowledge: merging the keyword index of {} failed: {}", kb_id, e.what());
     }
     lock.lock();
+    if (!more) break;
+    ++steps;
+    // Ingestion comes first; the base is merged again once it is idle.
+    if (stopping_ || !queue_.empty() || !in_flight_.empty()) {
+      interrupted = true;
+      to_compact_.insert(kb_id);
+      break;
+    }
   }
+  compacting_ = false;
+  if (steps > 0) {
+    spdlog::debug("knowledge: keyword index of {} merged in {} step(s), {} ms{}", kb_id, steps,
+                  std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started).count(),
+                  interrupted ? " (interrupted by ingestion)" : "");
+  }
+  queue_cv_.notify_all();
 }
 
 void KnowledgeBases::ingest_loop() {
@@ -177,7 +255,8 @@ void KnowledgeBases::ingest_loop() {
       }
     }
     try {
-      ingest(job.document_id, cancel_);
+      // Handed to the writer: the indexer thread finishes the document.
+      if (ingest(job.document_id, cancel_)) continue;
     } catch (const Cancelled&) {
       spdlog::info("knowledge: ingestion of {} stopped; it resumes at the next start", job.document_id);
     } catch (const std::exception& e) {
@@ -210,11 +289,13 @@ void KnowledgeBases::finish_job(const std::string& document_id, std::optional<Jo
     // neither in flight nor queued while it is to run again.
     std::lock_guard lock(queue_mu_);
     in_flight_.erase(document_id);
+    last_ingested_ = Clock::now();
     const bool again = requeue_.erase(document_id) > 0;
     if (!retry && again && !cancel_) retry = Job{document_id, 0, Clock::now()};
     if (retry && !stopping_ && queued_.insert(document_id).second) queue_.push_back(*retry);
   }
   queue_cv_.notify_all();
+  maintenance_cv_.notify_all();  // a compaction may be waiting for ingestion to be idle
 }
 
 void KnowledgeBases::fail_document(const std::string& document_id, const std::string& reason) {
@@ -230,26 +311,36 @@ void KnowledgeBases::fail_document(const std::string& document_id, const std::st
   if (doc) publish(*doc, "knowledge.document.failed", {{"error", reason}});
 }
 
-void KnowledgeBases::ingest(const std::string& document_id, const std::atomic<bool>& cancelled) {
+bool KnowledgeBases::ingest(const std::string& document_id, const std::atomic<bool>& cancelled) {
   struct Start {
     std::optional<repo::Document> doc;
     std::optional<repo::KnowledgeBase> kb;
   };
-  Start s = db_.write([&](store::Connection& c) {
+  Start s = db_.read([&](store::Connection& c) {
     Start r;
     r.doc = repo::find_document_any(c, document_id);
     if (!r.doc || (r.doc->status != "queued" && r.doc->status != "processing")) return Start{};
     r.kb = repo::find_base_any(c, r.doc->knowledge_base_id);
     if (!r.kb) return Start{};
-    r.doc->status = "processing";
-    r.doc->chunks_done = 0;
-    r.doc->updated_at = now_ms();
-    repo::update_document(c, *r.doc);
     return r;
   });
-  if (!s.doc) return;  // deleted, or already done by an earlier job
+  if (!s.doc) return false;  // deleted, or already done by an earlier job
+  // Marked processing without waiting: the write jobs run in order, so the
+  // mark is in before this document's commit. Only the status changes, and
+  // only while the row holds the bytes read here.
+  s.doc->status = "processing";
+  s.doc->chunks_done = 0;
+  db_.write_async(
+      [id = s.doc->id, sha = s.doc->content_sha256](store::Connection& c) {
+        c.execute("UPDATE knowledge_documents SET status = 'processing', chunks_done = 0, updated_at = ? WHERE id = ? "
+                  "AND content_sha256 IS ?",
+                  {now_ms(), id, sha});
+      },
+      [](std::exception_ptr) {});
   repo::Document& doc = *s.doc;
   const repo::KnowledgeBase& kb = *s.kb;
+  // A newer upload changes the row's hash: then this ingestion is stale.
+  const std::string started_sha = doc.content_sha256.value_or("");
   const KnowledgeSettings settings = parse_settings(kb.settings);
   publish(doc, "knowledge.document.progress");
 
@@ -276,15 +367,13 @@ void KnowledgeBases::ingest(const std::string& document_id, const std::atomic<bo
       for (auto& ch : lower) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
       if (lower == "content-type" && value.is_string()) content_type = value.get<std::string>();
     }
-    const store::BlobInfo blob = blobs_.put(doc.workspace_id, content_type.empty() ? "application/octet-stream" : content_type, bytes);
-    doc.blob_ref = blob.ref;
-    doc.content_sha256 = blob.sha256;
+    doc.content_sha256 = sha256_hex(bytes);
     doc.content_type = content_type.empty() ? std::nullopt : std::optional<std::string>(content_type);
     doc.size_bytes = static_cast<int64_t>(bytes.size());
   } else {
-    if (!doc.blob_ref || !blobs_.get(doc.workspace_id, *doc.blob_ref, &bytes)) {
-      throw Error(ErrorCode::not_found, "the stored file of this document is missing; upload it again");
-    }
+    auto stored = db_.read([&](store::Connection& c) { return repo::get_source(c, doc.id); });
+    if (!stored) throw Error(ErrorCode::not_found, "the stored file of this document is missing; upload it again");
+    bytes = std::move(*stored);
   }
   const std::string ingested_sha = doc.content_sha256.value_or("");
 
@@ -335,65 +424,124 @@ void KnowledgeBases::ingest(const std::string& document_id, const std::atomic<bo
   }
   if (cancelled) throw Cancelled{};
 
-  // One write job: the new chunks replace the old ones.
-  std::vector<repo::NewChunk> rows;
-  rows.reserve(chunks.size());
+  // One write job: the new chunks replace the old ones. It is handed to the
+  // writer without waiting, so that this thread embeds the next document
+  // while the database commits this one; the indexer thread finishes it.
+  auto commit = std::make_shared<PendingCommit>();
+  commit->doc = std::move(doc);
+  commit->kb_id = kb.id;
+  commit->model = model;
+  commit->dimension = dimension;
+  commit->started_sha = started_sha;
+  commit->ingested_sha = ingested_sha;
+  commit->vectors = std::move(vectors);
+  if (commit->doc.source == "url") commit->fetched = std::move(bytes);
+  commit->rows.reserve(chunks.size());
   for (size_t i = 0; i < chunks.size(); ++i) {
-    rows.push_back(repo::NewChunk{chunks[i].position, chunks[i].heading, chunks[i].page, chunks[i].text,
-                                  vector_bytes(vectors.data() + i * static_cast<size_t>(dimension), dimension)});
+    commit->rows.push_back(repo::NewChunk{
+        chunks[i].position, chunks[i].heading, chunks[i].page, chunks[i].text,
+        vector_bytes(commit->vectors.data() + i * static_cast<size_t>(dimension), dimension)});
   }
-  struct Commit {
-    bool applied = false;
-    std::vector<int64_t> removed;
-    int64_t first = 0, last = 0, generation = 0;
-    std::vector<std::string> requeued;
-  };
-  Commit done = db_.write([&](store::Connection& c) {
-    Commit r;
-    auto current = repo::find_document_any(c, doc.id);
-    // Deleted meanwhile, or a newer upload replaced the bytes: that one's
-    // own ingestion follows.
-    if (!current || current->content_sha256.value_or("") != ingested_sha || current->status != "processing") return r;
-    auto base = repo::find_base_any(c, kb.id);
-    if (!base) return r;
-    const int64_t now = now_ms();
-    if (base->embedding_model.value_or("") != model || base->dimension.value_or(0) != dimension) {
-      repo::set_embedding_model(c, kb.id, model, dimension);
-      r.requeued = repo::requeue_other_models(c, kb.id, model, now);
-      if (base->embedding_model) {
-        spdlog::info("knowledge: {} now embeds with {} (was {}): {} document(s) queued again", kb.id, model,
-                     *base->embedding_model, r.requeued.size());
-      }
+  {
+    std::lock_guard lock(index_mu_);
+    ++pending_commits_;
+  }
+  db_.write_async([commit](store::Connection& c) { commit_chunks(c, *commit); },
+                  [this, commit](std::exception_ptr error) {
+                    // On the writer thread: only hand over.
+                    commit->error = error;
+                    std::lock_guard lock(index_mu_);
+                    index_tasks_.push_back(commit);
+                    --pending_commits_;
+                    index_cv_.notify_all();
+                  });
+  return true;
+}
+
+void KnowledgeBases::commit_chunks(store::Connection& c, PendingCommit& p) {
+  repo::Document& doc = p.doc;
+  auto current = repo::find_document_any(c, doc.id);
+  // Deleted meanwhile, or a newer upload replaced the bytes: that one's
+  // own ingestion follows.
+  if (!current || current->content_sha256.value_or("") != p.started_sha || current->status != "processing") return;
+  auto base = repo::find_base_any(c, p.kb_id);
+  if (!base) return;
+  const int64_t now = now_ms();
+  if (base->embedding_model.value_or("") != p.model || base->dimension.value_or(0) != p.dimension) {
+    repo::set_embedding_model(c, p.kb_id, p.model, p.dimension);
+    p.requeued = repo::requeue_other_models(c, p.kb_id, p.model, now);
+    if (base->embedding_model) {
+      spdlog::info("knowledge: {} now embeds with {} (was {}): {} document(s) queued again", p.kb_id, p.model,
+                   *base->embedding_model, p.requeued.size());
     }
-    r.removed = repo::chunk_ids_of_document(c, doc.id);
-    repo::delete_chunks_of_document(c, doc.id);
-    std::tie(r.first, r.last) = repo::insert_chunks(c, doc.workspace_id, kb.id, doc.id, rows);
-    doc.status = "ready";
-    doc.error.reset();
-    doc.chunks_done = doc.chunks_total;
-    doc.indexed_sha256 = ingested_sha;
-    doc.chunk_count = static_cast<int64_t>(rows.size());
-    doc.embedding_model = model;
-    doc.first_chunk_id = r.first;
-    doc.last_chunk_id = r.last;
-    doc.updated_at = now;
-    doc.ingested_at = now;
-    repo::update_document(c, doc);
-    r.generation = repo::bump_generation(c, kb.id, now);
-    r.applied = true;
-    return r;
-  });
-  if (!done.applied) return;
-  std::vector<int64_t> added(rows.size());
-  for (size_t i = 0; i < added.size(); ++i) added[i] = done.first + static_cast<int64_t>(i);
-  if (done.last - done.first + 1 != static_cast<int64_t>(rows.size())) {
-    // Not contiguous (cannot happen with one writer): read the real ids.
-    added = db_.read([&](store::Connection& c) { return repo::chunk_ids_of_document(c, doc.id); });
   }
-  indexes_->apply(doc.workspace_id, kb.id, done.generation, model, dimension, done.removed, added, vectors);
-  spdlog::info("knowledge: {} ({}) ingested into {}: {} chunks", doc.name, doc.id, kb.id, rows.size());
-  publish(doc, "knowledge.document.ready", {{"chunk_count", doc.chunk_count}});
-  for (const auto& id : done.requeued) enqueue(id);
+  if (!p.fetched.empty()) repo::put_source(c, doc.id, p.fetched);  // what was fetched, for the record
+  p.removed = repo::chunk_ids_of_document(c, doc.id);
+  repo::delete_chunks_of_document(c, doc.id);
+  std::tie(p.first, p.last) = repo::insert_chunks(c, doc.workspace_id, p.kb_id, doc.id, p.rows);
+  doc.status = "ready";
+  doc.error.reset();
+  doc.chunks_done = doc.chunks_total;
+  doc.indexed_sha256 = p.ingested_sha;
+  doc.chunk_count = static_cast<int64_t>(p.rows.size());
+  doc.embedding_model = p.model;
+  doc.first_chunk_id = p.first;
+  doc.last_chunk_id = p.last;
+  doc.updated_at = now;
+  doc.ingested_at = now;
+  repo::update_document(c, doc);
+  p.generation = repo::bump_generation(c, p.kb_id, now);
+  p.applied = true;
+}
+
+void KnowledgeBases::finish_commit(PendingCommit& p) {
+  const repo::Document& doc = p.doc;
+  if (p.error) {
+    std::string why = "the database refused the chunks";
+    try {
+      std::rethrow_exception(p.error);
+    } catch (const std::exception& e) {
+      why = std::string("storing the chunks failed: ") + e.what();
+    }
+    spdlog::error("knowledge: ingestion of {} failed: {}", doc.id, why);
+    try {
+      fail_document(doc.id, why);
+    } catch (const std::exception& e) {
+      spdlog::error("knowledge: recording the failure of {} failed: {}", doc.id, e.what());
+    }
+  } else if (p.applied) {
+    std::vector<int64_t> added(p.rows.size());
+    for (size_t i = 0; i < added.size(); ++i) added[i] = p.first + static_cast<int64_t>(i);
+    if (p.last - p.first + 1 != static_cast<int64_t>(p.rows.size())) {
+      // Not contiguous (cannot happen with one writer): read the real ids.
+      added = db_.read([&](store::Connection& c) { return repo::chunk_ids_of_document(c, doc.id); });
+    }
+    indexes_->apply(doc.workspace_id, p.kb_id, p.generation, p.model, p.dimension, p.removed, added, p.vectors);
+    spdlog::info("knowledge: {} ({}) ingested into {}: {} chunks", doc.name, doc.id, p.kb_id, p.rows.size());
+    publish(doc, "knowledge.document.ready", {{"chunk_count", doc.chunk_count}});
+    for (const auto& id : p.requeued) enqueue(id);
+    schedule_compaction(p.kb_id);
+  }
+  finish_job(doc.id, std::nullopt);
+}
+
+void KnowledgeBases::index_loop() {
+  for (;;) {
+    std::shared_ptr<PendingCommit> next;
+    {
+      std::unique_lock lock(index_mu_);
+      index_cv_.wait(lock, [this] { return !index_tasks_.empty() || (index_stopping_ && pending_commits_ == 0); });
+      if (index_tasks_.empty()) return;  // stopping, and every commit handed over is done
+      next = std::move(index_tasks_.front());
+      index_tasks_.pop_front();
+    }
+    try {
+      finish_commit(*next);
+    } catch (const std::exception& e) {
+      spdlog::error("knowledge: finishing the ingestion of {} failed: {}", next->doc.id, e.what());
+      finish_job(next->doc.id, std::nullopt);
+    }
+  }
 }
 
 }  // namespace sb::knowledge

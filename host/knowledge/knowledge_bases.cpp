@@ -4,6 +4,7 @@
 #include "knowledge/knowledge_bases.hpp"
 
 #include "core/error.hpp"
+#include "core/digest.hpp"
 #include "core/ids.hpp"
 #include "core/log.hpp"
 #include "knowledge/chunker.hpp"
@@ -68,11 +69,10 @@ std::vector<std::string> checked_tags(const json& value) {
   return tags;
 }
 
-KnowledgeBases::KnowledgeBases(store::Database& db, plugins::PluginRegistry& registry, store::BlobStore& blobs,
-                               EventBus& bus, KnowledgeOptions options)
+KnowledgeBases::KnowledgeBases(store::Database& db, plugins::PluginRegistry& registry, EventBus& bus,
+                               KnowledgeOptions options)
     : db_(db),
       registry_(registry),
-      blobs_(blobs),
       bus_(bus),
       options_(std::move(options)),
       indexes_(std::make_unique<KnowledgeIndexes>(db, options_.index_dir, options_.index)) {
@@ -252,6 +252,8 @@ void KnowledgeBases::remove(const std::string& workspace_id, const std::string& 
   db_.write([&](store::Connection& c) { repo::delete_base(c, kb.id); });
   indexes_->drop(workspace_id, kb.id);
   forget_provider(kb.id);
+  std::lock_guard lock(word_counts_mu_);
+  word_counts_.erase(kb.id);
 }
 
 json KnowledgeBases::describe(const repo::KnowledgeBase& kb) {
@@ -338,25 +340,28 @@ std::vector<repo::Document> KnowledgeBases::add_files(const std::string& workspa
     checked.push_back({&f, *format, text.title, chunks.size()});
   }
 
+  std::vector<std::string> hashes;
+  for (const Checked& ch : checked) hashes.push_back(sha256_hex(ch.file->bytes));
   std::vector<repo::Document> out;
   std::vector<std::string> queue;
   const int64_t now = now_ms();
-  for (const Checked& ch : checked) {
-    const store::BlobInfo blob = blobs_.put(workspace_id, ch.file->content_type.empty() ? "application/octet-stream"
-                                                                                         : ch.file->content_type,
-                                            ch.file->bytes);
-    repo::Document doc = db_.write([&](store::Connection& c) {
+  // One write job for the whole upload: every document with its bytes, or
+  // none of them.
+  db_.write([&](store::Connection& c) {
+    for (size_t i = 0; i < checked.size(); ++i) {
+      const Checked& ch = checked[i];
       auto existing = repo::find_document_by_name(c, kb.id, ch.file->name);
       repo::Document d;
       if (existing) {
         d = *existing;
-        if (d.content_sha256 == blob.sha256 && (d.status == "ready" || d.status == "queued" || d.status == "processing")) {
+        if (d.content_sha256 == hashes[i] && (d.status == "ready" || d.status == "queued" || d.status == "processing")) {
           if (!tags.empty() && d.tags != json(tags)) {
             d.tags = tags;
             d.updated_at = now;
             repo::update_document(c, d);
           }
-          return d;  // unchanged
+          out.push_back(d);  // unchanged
+          continue;
         }
       } else {
         d.id = new_id("kdoc");
@@ -370,8 +375,7 @@ std::vector<repo::Document> KnowledgeBases::add_files(const std::string& workspa
       d.url.reset();
       d.format = std::string(to_string(ch.format));
       d.content_type = ch.file->content_type.empty() ? std::nullopt : std::optional<std::string>(ch.file->content_type);
-      d.blob_ref = blob.ref;
-      d.content_sha256 = blob.sha256;
+      d.content_sha256 = hashes[i];
       d.size_bytes = static_cast<int64_t>(ch.file->bytes.size());
       if (!ch.title.empty() || d.title.empty()) d.title = ch.title;
       if (!tags.empty() || !existing) d.tags = tags;
@@ -381,11 +385,11 @@ std::vector<repo::Document> KnowledgeBases::add_files(const std::string& workspa
       d.chunks_done = 0;
       d.updated_at = now;
       if (existing) repo::update_document(c, d); else repo::insert_document(c, d);
+      repo::put_source(c, d.id, ch.file->bytes);
       queue.push_back(d.id);
-      return d;
-    });
-    out.push_back(doc);
-  }
+      out.push_back(d);
+    }
+  });
   for (const auto& id : queue) enqueue(id);
   return out;
 }
@@ -475,7 +479,6 @@ repo::Document KnowledgeBases::set_tags(const std::string& workspace_id, const s
 repo::Document KnowledgeBases::reingest(const std::string& workspace_id, const std::string& kb_id,
                                         const std::string& document_id) {
   repo::Document d = document(workspace_id, kb_id, document_id);
-  if (d.source == "upload" && !d.blob_ref) throw Error(ErrorCode::conflict, "document " + d.id + " has no stored file to ingest");
   d.status = "queued";
   d.error.reset();
   d.chunks_done = 0;
@@ -501,6 +504,7 @@ void KnowledgeBases::remove_document(const std::string& workspace_id, const std:
     indexes_->apply(workspace_id, kb->id, generation, *kb->embedding_model, static_cast<int>(*kb->dimension), removed,
                     {}, {});
   }
+  schedule_compaction(d.knowledge_base_id);
   publish(d, "knowledge.document.deleted");
 }
 

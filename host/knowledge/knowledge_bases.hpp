@@ -3,8 +3,8 @@
 // (a plugin of kind "ai" and its config) and its settings. Documents
 // (uploads of text, Markdown, HTML or PDF, or URLs fetched through the
 // host's HTTP client) are checked and parsed when they arrive — a file that
-// cannot be read is refused then, and nothing is stored — and ingested in
-// the background: split into chunks, embedded in batches by the provider,
+// cannot be read is refused then, and nothing is stored — kept with their
+// bytes (knowledge_sources) and ingested in the background: split into chunks, embedded in batches by the provider,
 // and committed in one write job that replaces the document's previous
 // chunks, so a search sees the old version or the new one, never a part.
 // Each chunk is indexed twice, in the base's faiss index and in SQLite
@@ -17,14 +17,16 @@
 // start().
 //
 // Threads: public members are thread-safe. Ingestion runs on its own
-// threads (`ingest_threads`); one maintenance thread saves changed indexes.
-// Searches and answers run on the caller's thread.
+// threads (`ingest_threads`: read, chunk, embed), hands each document's
+// commit to the database writer without waiting, and one indexer thread
+// takes the committed documents in order into the faiss index and publishes
+// them; one maintenance thread saves changed indexes. Searches and answers
+// run on the caller's thread.
 #include "core/event_bus.hpp"
 #include "knowledge/knowledge_indexes.hpp"
 #include "knowledge/knowledge_settings.hpp"
 #include "knowledge/knowledge_store.hpp"
 #include "plugins/registry.hpp"
-#include "store/blob_store.hpp"
 #include "store/database.hpp"
 
 #include <nlohmann/json.hpp>
@@ -33,6 +35,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <exception>
 #include <filesystem>
 #include <functional>
 #include <map>
@@ -43,6 +46,7 @@
 #include <string_view>
 #include <string>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 namespace sb::knowledge {
@@ -56,6 +60,7 @@ struct KnowledgeOptions {
   int transient_retries = 3;              // a provider that is down: tries per document before it fails
   std::chrono::milliseconds retry_delay{2000};          // first wait before such a retry (doubles)
   std::chrono::milliseconds save_interval{5000};        // how often changed indexes are saved
+  std::chrono::milliseconds compaction_quiet{2000};     // ingestion idle this long: keyword indexes merged
   std::chrono::milliseconds progress_interval{500};     // progress events and row updates, at most this often
   std::string default_provider = "ai-local";            // a base created without "provider"
   VectorIndexOptions index;
@@ -122,8 +127,7 @@ std::vector<std::string> checked_tags(const nlohmann::json& value);
 
 class KnowledgeBases {
  public:
-  KnowledgeBases(store::Database& db, plugins::PluginRegistry& registry, store::BlobStore& blobs, EventBus& bus,
-                 KnowledgeOptions options);
+  KnowledgeBases(store::Database& db, plugins::PluginRegistry& registry, EventBus& bus, KnowledgeOptions options);
   ~KnowledgeBases();  // stop()
   KnowledgeBases(const KnowledgeBases&) = delete;
   KnowledgeBases& operator=(const KnowledgeBases&) = delete;
@@ -168,9 +172,10 @@ class KnowledgeBases {
   //
   // Checks and parses every file first (format, size, text): one that
   // cannot be used refuses the whole call with its reason (400, 413 or
-  // 415 naming the file) and stores nothing. Then stores each file's bytes
-  // and queues it; a file whose name the base already holds replaces that
-  // document (an unchanged one stays as it is).
+  // 415 naming the file) and stores nothing. Then stores every file's bytes
+  // with its document row in one write job and queues them; a file whose
+  // name the base already holds replaces that document (an unchanged one
+  // stays as it is).
   std::vector<repo::Document> add_files(const std::string& workspace_id, const std::string& kb_id,
                                         const std::vector<DocumentUpload>& files,
                                         const std::vector<std::string>& tags);
@@ -220,6 +225,9 @@ class KnowledgeBases {
   // Waits until no document is queued or being ingested (tests, the CLI's
   // offline use). False on timeout.
   bool wait_until_idle(std::chrono::milliseconds timeout);
+  // Waits until, besides, the keyword indexes that took commits are merged
+  // (which starts once ingestion has been idle for compaction_quiet).
+  bool wait_until_compacted(std::chrono::milliseconds timeout);
 
   KnowledgeIndexes& indexes() { return *indexes_; }
   const KnowledgeOptions& options() const { return options_; }
@@ -241,19 +249,45 @@ class KnowledgeBases {
 
   void enqueue(const std::string& document_id, int attempt = 0,
                std::chrono::milliseconds delay = std::chrono::milliseconds(0));
+  // What an ingestion hands to the writer and then the indexer thread.
+  struct PendingCommit {
+    repo::Document doc;
+    std::string kb_id, model, started_sha, ingested_sha;
+    int dimension = 0;
+    std::vector<repo::NewChunk> rows;
+    std::vector<float> vectors;
+    std::string fetched;  // a URL's bytes, stored with the chunks
+    // Filled by the write job:
+    bool applied = false;
+    std::vector<int64_t> removed;
+    int64_t first = 0, last = 0, generation = 0;
+    std::vector<std::string> requeued;
+    std::exception_ptr error;
+  };
   void ingest_loop();
+  // The write job of a document's new chunks (on the writer thread), and
+  // what follows its commit (on the indexer thread).
+  static void commit_chunks(store::Connection& c, PendingCommit& p);
+  void finish_commit(PendingCommit& p);
+  void index_loop();
   // The document's ingestion ended: it is no longer in flight, and runs
   // again (now, or as `retry` says) when it was queued meanwhile.
   void finish_job(const std::string& document_id, std::optional<Job> retry);
   void maintenance_loop();
-  // One document, start to finish; throws what made it fail.
-  void ingest(const std::string& document_id, const std::atomic<bool>& cancelled);
+  // Merges the keyword index of one base of to_compact_ in small write jobs
+  // while ingestion is idle (called with queue_mu_ held through `lock`).
+  void compact_one(std::unique_lock<std::mutex>& lock);
+  // The base's keyword index took commits: merge it when ingestion is idle.
+  void schedule_compaction(const std::string& kb_id);
+  // One document: read, chunked, embedded, then its commit handed to the
+  // writer (true: the indexer thread finishes it). Throws what made it fail
+  // before that.
+  bool ingest(const std::string& document_id, const std::atomic<bool>& cancelled);
   void fail_document(const std::string& document_id, const std::string& reason);
   void publish(const repo::Document& d, const std::string& type, nlohmann::json extra = nlohmann::json::object());
 
   store::Database& db_;
   plugins::PluginRegistry& registry_;
-  store::BlobStore& blobs_;
   EventBus& bus_;
   const KnowledgeOptions options_;
   std::unique_ptr<KnowledgeIndexes> indexes_;
@@ -264,18 +298,39 @@ class KnowledgeBases {
   std::map<std::string, std::pair<int64_t, std::shared_ptr<plugins::AiInstance>>> providers_;
   std::shared_ptr<plugins::AiInstance> default_provider_;
 
+  // How many chunks of a base hold a word (capped), for the base's
+  // generation: counting a common word is much of a keyword query's cost,
+  // and questions to one base share their words. Cleared when the
+  // generation moves (a word's count may have changed).
+  struct WordCounts {
+    int64_t generation = -1;
+    std::unordered_map<std::string, int64_t> counts;
+  };
+  std::mutex word_counts_mu_;
+  std::map<std::string, WordCounts> word_counts_;  // by kb id
+
   std::mutex queue_mu_;
   std::condition_variable queue_cv_;
   std::deque<Job> queue_;
   std::set<std::string> queued_;     // document ids in queue_
   std::set<std::string> in_flight_;  // document ids being ingested
   std::set<std::string> requeue_;    // in flight, and queued again meanwhile (a new upload)
+  std::set<std::string> to_compact_;  // kb ids whose keyword index took commits since it was merged
+  bool compacting_ = false;           // the maintenance thread is merging one
+  std::chrono::steady_clock::time_point last_ingested_{};  // when a document's ingestion last ended
   bool stopping_ = false;
   bool started_ = false;
   std::atomic<bool> cancel_{false};
   std::vector<std::thread> ingest_threads_;
   std::thread maintenance_thread_;
   std::condition_variable maintenance_cv_;
+
+  std::mutex index_mu_;  // guards index_tasks_, pending_commits_, index_stopping_
+  std::condition_variable index_cv_;
+  std::deque<std::shared_ptr<PendingCommit>> index_tasks_;  // committed (or failed), to finish in order
+  size_t pending_commits_ = 0;  // handed to the writer, not yet back
+  bool index_stopping_ = false;
+  std::thread index_thread_;
 };
 
 }  // namespace sb::knowledge

@@ -50,13 +50,18 @@ std::shared_ptr<KnowledgeIndexes::Entry> KnowledgeIndexes::entry(const std::stri
 }
 
 std::shared_ptr<VectorIndex> KnowledgeIndexes::get(const std::string& workspace_id, const std::string& kb_id) {
-  auto e = entry(kb_id);
-  std::lock_guard lock(e->mu);
   auto kb = db_.read([&](store::Connection& c) { return repo::find_base(c, workspace_id, kb_id); });
-  if (!kb || !kb->embedding_model || !kb->dimension) return nullptr;
-  if (e->index && e->model == *kb->embedding_model) return e->index;
-  e->workspace_id = workspace_id;
-  load_locked(*e, *kb);
+  if (!kb) return nullptr;
+  return get(*kb);
+}
+
+std::shared_ptr<VectorIndex> KnowledgeIndexes::get(const repo::KnowledgeBase& kb) {
+  if (!kb.embedding_model || !kb.dimension) return nullptr;
+  auto e = entry(kb.id);
+  std::lock_guard lock(e->mu);
+  if (e->index && e->model == *kb.embedding_model) return e->index;
+  e->workspace_id = kb.workspace_id;
+  load_locked(*e, kb);
   return e->index;
 }
 
@@ -181,19 +186,25 @@ void KnowledgeIndexes::drop(const std::string& workspace_id, const std::string& 
   std::filesystem::remove(file_of(workspace_id, kb_id), ec);
 }
 
-void KnowledgeIndexes::save_locked(Entry& e, const std::string& kb_id) {
-  if (!e.index || !e.dirty) return;
-  const auto file = file_of(e.workspace_id, kb_id);
+void KnowledgeIndexes::write_file(const VectorIndex& index, const std::string& workspace_id, const std::string& kb_id,
+                                  int64_t generation, const std::string& model, int dimension) const {
+  const auto file = file_of(workspace_id, kb_id);
   std::error_code ec;
   std::filesystem::create_directories(file.parent_path(), ec);
   if (ec) {
     throw Error(ErrorCode::unavailable, "cannot create " + file.parent_path().string() + ": " + ec.message());
   }
-  e.index->save(file, {{"format", kIndexFileFormat},
-                                                  {"knowledge_base_id", kb_id},
-                                                  {"generation", e.generation},
-                                                  {"model", e.model},
-                                                  {"dimension", e.dimension}});
+  index.save(file, {{"format", kIndexFileFormat},
+                    {"knowledge_base_id", kb_id},
+                    {"generation", generation},
+                    {"model", model},
+                    {"dimension", dimension}});
+}
+
+void KnowledgeIndexes::save_locked(Entry& e, const std::string& kb_id) {
+  if (!e.index || !e.dirty) return;
+  std::lock_guard saving(e.save_mu);
+  write_file(*e.index, e.workspace_id, kb_id, e.generation, e.model, e.dimension);
   e.dirty = false;
 }
 
@@ -205,14 +216,41 @@ size_t KnowledgeIndexes::save_dirty() {
   }
   size_t saved = 0;
   for (auto& [kb_id, e] : all) {
-    std::lock_guard lock(e->mu);
-    if (!e->dirty || !e->index) continue;
+    std::unique_lock saving(e->save_mu, std::defer_lock);  // one writer of a file at a time
+    std::shared_ptr<VectorIndex> index;
+    std::string workspace_id, model;
+    int dimension = 0;
+    int64_t generation = 0;
+    {
+      std::lock_guard lock(e->mu);
+      if (!e->dirty || !e->index) continue;
+      saving.lock();  // after mu, as save_locked takes them
+      index = e->index;
+      workspace_id = e->workspace_id;
+      model = e->model;
+      dimension = e->dimension;
+      generation = e->generation;
+      e->dirty = false;
+    }
+    // Written without e->mu: searches go on meanwhile (the index's own read
+    // lock); a change waits for the write. A change made between the copy
+    // above and the write leaves the file with an older generation than its
+    // vectors, which only makes it stale: rebuilt, never trusted.
     try {
-      save_locked(*e, kb_id);
+      write_file(*index, workspace_id, kb_id, generation, model, dimension);
       ++saved;
     } catch (const std::exception& ex) {
       spdlog::error("knowledge: saving the index of {} failed (it is rebuilt from the database if needed): {}", kb_id,
                     ex.what());
+      std::lock_guard lock(e->mu);
+      if (e->index == index) e->dirty = true;
+      continue;
+    }
+    std::lock_guard lock(e->mu);
+    if (e->index != index && !e->index) {
+      // Dropped (the base was deleted) while the file was written.
+      std::error_code ec;
+      std::filesystem::remove(file_of(workspace_id, kb_id), ec);
     }
   }
   return saved;

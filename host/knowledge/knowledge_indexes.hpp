@@ -35,6 +35,8 @@ class KnowledgeIndexes {
   // The index of base `kb_id` for its current embedding model, loaded or
   // rebuilt as needed; nullptr while the base has no vectors yet.
   std::shared_ptr<VectorIndex> get(const std::string& workspace_id, const std::string& kb_id);
+  // The same for a base row the caller has read (a search: no second read).
+  std::shared_ptr<VectorIndex> get(const repo::KnowledgeBase& kb);
 
   // After a write job committed a change of the base's chunks, taking it to
   // `generation`: removes `removed` and adds `added_ids` (vectors from
@@ -64,7 +66,8 @@ class KnowledgeIndexes {
 
  private:
   struct Entry {
-    std::mutex mu;  // held while loading, rebuilding, changing or saving
+    std::mutex mu;       // held while loading, rebuilding or changing it, and copying what a save needs
+    std::mutex save_mu;  // held while its file is written (after mu, never before)
     std::shared_ptr<VectorIndex> index;
     std::string workspace_id;
     std::string model;
@@ -77,6 +80,8 @@ class KnowledgeIndexes {
   void load_locked(Entry& e, const repo::KnowledgeBase& kb);
   void rebuild_locked(Entry& e, const repo::KnowledgeBase& kb);
   void save_locked(Entry& e, const std::string& kb_id);
+  void write_file(const VectorIndex& index, const std::string& workspace_id, const std::string& kb_id,
+                  int64_t generation, const std::string& model, int dimension) const;
 
   store::Database& db_;
   const std::filesystem::path dir_;

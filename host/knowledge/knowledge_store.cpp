@@ -4,6 +4,7 @@
 #include "store/keyset.hpp"
 
 #include <algorithm>
+#include <cctype>
 
 namespace sb::knowledge::repo {
 namespace {
@@ -46,7 +47,7 @@ KnowledgeBase base_of(const Row& r) {
 }
 
 constexpr const char* kDocumentColumns =
-    "id, organization_id, workspace_id, knowledge_base_id, name, source, url, format, content_type, blob_ref, "
+    "id, organization_id, workspace_id, knowledge_base_id, name, source, url, format, content_type, "
     "content_sha256, size_bytes, title, tags_json, status, error, chunks_total, chunks_done, indexed_sha256, "
     "chunk_count, embedding_model, first_chunk_id, last_chunk_id, created_at, updated_at, ingested_at";
 
@@ -61,7 +62,6 @@ Document document_of(const Row& r) {
   d.url = r.optional_text("url");
   d.format = r.optional_text("format");
   d.content_type = r.optional_text("content_type");
-  d.blob_ref = r.optional_text("blob_ref");
   d.content_sha256 = r.optional_text("content_sha256");
   d.size_bytes = r.integer("size_bytes");
   d.title = r.text("title");
@@ -103,12 +103,24 @@ Error name_conflict(const std::string& name) {
 
 }  // namespace
 
-std::string kb_token(const std::string& kb_id) {
-  std::string out;
-  out.reserve(kb_id.size());
-  for (char ch : kb_id)
-    if (ch != '_') out += ch;
+std::string keyword_table(const std::string& kb_id) {
+  std::string out = "knowledge_fts_";
+  for (char ch : kb_id) {
+    if (ch == '_') continue;
+    // Ids are generated ("kb_" and a ULID), but a table name is spliced
+    // into SQL: refuse anything else outright.
+    if (!std::isalnum(static_cast<unsigned char>(ch))) {
+      throw Error(ErrorCode::internal, "knowledge base id \"" + kb_id + "\" cannot name a keyword index");
+    }
+    out += static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  }
   return out;
+}
+
+void create_keyword_index(Connection& c, const std::string& kb_id) {
+  const std::string t = keyword_table(kb_id);
+  c.execute("CREATE VIRTUAL TABLE IF NOT EXISTS " + t +
+            " USING fts5(heading, text, content = '', tokenize = 'porter unicode61 remove_diacritics 2')");
 }
 
 // ---- knowledge bases
@@ -121,6 +133,7 @@ void insert_base(Connection& c, const KnowledgeBase& kb) {
       "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
       {kb.id, kb.organization_id, kb.workspace_id, kb.name, kb.description, kb.provider, kb.provider_config.dump(),
        kb.settings.dump(), kb.embedding_model, kb.dimension, kb.generation, kb.created_at, kb.updated_at});
+  create_keyword_index(c, kb.id);
 }
 
 std::optional<KnowledgeBase> find_base(Connection& c, const std::string& workspace_id, const std::string& id) {
@@ -172,7 +185,12 @@ int64_t bump_generation(Connection& c, const std::string& kb_id, int64_t now) {
 }
 
 void delete_base(Connection& c, const std::string& kb_id) {
+  const std::string t = keyword_table(kb_id);
+  c.execute("DROP TABLE IF EXISTS " + t);
   c.execute("DELETE FROM knowledge_chunks WHERE knowledge_base_id = ?", {kb_id});
+  c.execute("DELETE FROM knowledge_sources WHERE document_id IN (SELECT id FROM knowledge_documents WHERE "
+            "knowledge_base_id = ?)",
+            {kb_id});
   c.execute("DELETE FROM knowledge_documents WHERE knowledge_base_id = ?", {kb_id});
   c.execute("DELETE FROM knowledge_bases WHERE id = ?", {kb_id});
 }
@@ -182,11 +200,11 @@ void delete_base(Connection& c, const std::string& kb_id) {
 void insert_document(Connection& c, const Document& d) {
   c.execute(
       "INSERT INTO knowledge_documents (id, organization_id, workspace_id, knowledge_base_id, name, source, url, "
-      "format, content_type, blob_ref, content_sha256, size_bytes, title, tags_json, status, error, chunks_total, "
+      "format, content_type, content_sha256, size_bytes, title, tags_json, status, error, chunks_total, "
       "chunks_done, indexed_sha256, chunk_count, embedding_model, first_chunk_id, last_chunk_id, created_at, updated_at, "
-      "ingested_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+      "ingested_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
       {d.id, d.organization_id, d.workspace_id, d.knowledge_base_id, d.name, d.source, d.url, d.format,
-       d.content_type, d.blob_ref, d.content_sha256, d.size_bytes, d.title, d.tags.dump(), d.status, d.error,
+       d.content_type, d.content_sha256, d.size_bytes, d.title, d.tags.dump(), d.status, d.error,
        d.chunks_total, d.chunks_done, d.indexed_sha256, d.chunk_count, d.embedding_model, d.first_chunk_id,
        d.last_chunk_id, d.created_at, d.updated_at, d.ingested_at});
 }
@@ -235,11 +253,11 @@ std::vector<Document> all_documents(Connection& c, const std::string& kb_id) {
 
 void update_document(Connection& c, const Document& d) {
   c.execute(
-      "UPDATE knowledge_documents SET name = ?, source = ?, url = ?, format = ?, content_type = ?, blob_ref = ?, "
+      "UPDATE knowledge_documents SET name = ?, source = ?, url = ?, format = ?, content_type = ?, "
       "content_sha256 = ?, size_bytes = ?, title = ?, tags_json = ?, status = ?, error = ?, chunks_total = ?, "
       "chunks_done = ?, indexed_sha256 = ?, chunk_count = ?, embedding_model = ?, first_chunk_id = ?, "
       "last_chunk_id = ?, updated_at = ?, ingested_at = ? WHERE id = ?",
-      {d.name, d.source, d.url, d.format, d.content_type, d.blob_ref, d.content_sha256, d.size_bytes, d.title,
+      {d.name, d.source, d.url, d.format, d.content_type, d.content_sha256, d.size_bytes, d.title,
        d.tags.dump(), d.status, d.error, d.chunks_total, d.chunks_done, d.indexed_sha256, d.chunk_count,
        d.embedding_model, d.first_chunk_id, d.last_chunk_id, d.updated_at, d.ingested_at, d.id});
 }
@@ -260,7 +278,20 @@ std::vector<Document> unfinished_documents(Connection& c) {
 
 void delete_document(Connection& c, const std::string& document_id) {
   delete_chunks_of_document(c, document_id);
+  c.execute("DELETE FROM knowledge_sources WHERE document_id = ?", {document_id});
   c.execute("DELETE FROM knowledge_documents WHERE id = ?", {document_id});
+}
+
+void put_source(Connection& c, const std::string& document_id, std::string_view bytes) {
+  c.execute("INSERT INTO knowledge_sources (document_id, bytes) VALUES (?, ?) "
+            "ON CONFLICT (document_id) DO UPDATE SET bytes = excluded.bytes",
+            {document_id, store::Blob{std::string(bytes)}});
+}
+
+std::optional<std::string> get_source(Connection& c, const std::string& document_id) {
+  auto row = c.query_one("SELECT bytes FROM knowledge_sources WHERE document_id = ?", {document_id});
+  if (!row) return std::nullopt;
+  return blob_of(*row, "bytes");
 }
 
 DocumentCounts document_counts(Connection& c, const std::string& kb_id) {
@@ -286,6 +317,7 @@ DocumentCounts document_counts(Connection& c, const std::string& kb_id) {
 std::pair<int64_t, int64_t> insert_chunks(Connection& c, const std::string& workspace_id, const std::string& kb_id,
                                           const std::string& document_id, const std::vector<NewChunk>& chunks) {
   int64_t first = 0, last = 0;
+  const std::string keywords = "INSERT INTO " + keyword_table(kb_id) + " (rowid, heading, text) VALUES (?, ?, ?)";
   for (const NewChunk& ch : chunks) {
     c.execute(
         "INSERT INTO knowledge_chunks (workspace_id, knowledge_base_id, document_id, position, heading, page, text, "
@@ -293,6 +325,7 @@ std::pair<int64_t, int64_t> insert_chunks(Connection& c, const std::string& work
         {workspace_id, kb_id, document_id, ch.position, ch.heading, ch.page, ch.text, store::Blob{ch.embedding}});
     last = c.last_insert_id();
     if (first == 0) first = last;
+    c.execute(keywords, {last, ch.heading, ch.text});
   }
   return {first, last};
 }
@@ -305,6 +338,13 @@ std::vector<int64_t> chunk_ids_of_document(Connection& c, const std::string& doc
 }
 
 void delete_chunks_of_document(Connection& c, const std::string& document_id) {
+  // A contentless FTS5 table forgets a row only when handed its values.
+  for (const Row& r : c.query("SELECT id, knowledge_base_id, heading, text FROM knowledge_chunks WHERE document_id = ?",
+                              {document_id})) {
+    const std::string t = keyword_table(r.text("knowledge_base_id"));
+    c.execute("INSERT INTO " + t + " (" + t + ", rowid, heading, text) VALUES ('delete', ?, ?, ?)",
+              {r.integer("id"), r.text("heading"), r.text("text")});
+  }
   c.execute("DELETE FROM knowledge_chunks WHERE document_id = ?", {document_id});
 }
 
@@ -391,26 +431,45 @@ int64_t count_chunks(Connection& c, const std::string& kb_id) {
 std::vector<KeywordHit> keyword_search(Connection& c, const std::string& kb_id, const std::string& match,
                                        int64_t limit) {
   std::vector<KeywordHit> out;
-  const std::string expression = "kb : " + kb_token(kb_id) + " AND (" + match + ")";
-  for (const Row& r : c.query("SELECT rowid AS id, bm25(knowledge_chunks_fts, 0.0, 2.0, 1.0) AS score "
-                              "FROM knowledge_chunks_fts WHERE knowledge_chunks_fts MATCH ? ORDER BY score LIMIT ?",
-                              {expression, limit})) {
+  const std::string t = keyword_table(kb_id);
+  for (const Row& r : c.query("SELECT rowid AS id, bm25(" + t + ", 2.0, 1.0) AS score FROM " + t + " WHERE " + t +
+                                  " MATCH ? ORDER BY score LIMIT ?",
+                              {match, limit})) {
     out.push_back(KeywordHit{r.integer("id"), r.real("score")});
   }
   return out;
 }
 
-std::map<std::string, int64_t> term_document_counts(Connection& c, const std::vector<std::string>& terms) {
+bool merge_keyword_index(Connection& c, const std::string& kb_id, int pages) {
+  const std::string t = keyword_table(kb_id);
+  if (!c.query_one("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", {t})) return false;  // deleted
+  // FTS5's 'merge' with a negative page count merges any two segments of
+  // a level (as 'optimize' does, in steps); it changed fewer than 2 rows
+  // when there was nothing left to merge.
+  const int64_t before = c.query_one("SELECT total_changes() AS n")->integer("n");
+  c.execute("INSERT INTO " + t + " (" + t + ", rank) VALUES ('merge', ?)", {int64_t{-pages}});
+  return c.query_one("SELECT total_changes() AS n")->integer("n") - before >= 2;
+}
+
+std::map<std::string, int64_t> term_document_counts(Connection& c, const std::string& kb_id,
+                                                    const std::vector<std::string>& words, int64_t cap) {
   std::map<std::string, int64_t> out;
-  if (terms.empty()) return out;
-  std::string sql = "SELECT term, doc FROM knowledge_chunks_terms WHERE term IN (";
-  Params params;
-  for (size_t i = 0; i < terms.size(); ++i) {
-    sql += i == 0 ? "?" : ", ?";
-    params.emplace_back(terms[i]);
+  // The word matched alone (FTS5 stems it as it stemmed the text), its rows
+  // counted up to `cap` in rowid order without scoring: the cost is bounded
+  // by the cap, where fts5vocab would walk a common word's every row.
+  const std::string t = keyword_table(kb_id);
+  const std::string sql =
+      "SELECT COUNT(*) AS n FROM (SELECT rowid FROM " + t + " WHERE " + t + " MATCH ? LIMIT ?)";
+  for (const auto& word : words) {
+    std::string phrase = "\"";
+    for (char ch : word) {
+      if (ch == '"') phrase += '"';
+      phrase += ch;
+    }
+    phrase += '"';
+    auto row = c.query_one(sql, {phrase, cap});
+    out[word] = row ? row->integer("n") : 0;
   }
-  sql += ")";
-  for (const Row& r : c.query(sql, params)) out[r.text("term")] = r.integer("doc");
   return out;
 }
 

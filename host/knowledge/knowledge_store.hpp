@@ -44,7 +44,6 @@ struct Document {
   std::optional<std::string> url;
   std::optional<std::string> format;
   std::optional<std::string> content_type;
-  std::optional<std::string> blob_ref;
   std::optional<std::string> content_sha256;
   int64_t size_bytes = 0;
   std::string title;
@@ -88,6 +87,7 @@ struct ChunkRow {
 
 // --- knowledge bases
 // Throws sb::Error(conflict) when the workspace has a base of that name.
+// Creates the base's keyword index (keyword_table) too.
 void insert_base(store::Connection& c, const KnowledgeBase& kb);
 std::optional<KnowledgeBase> find_base(store::Connection& c, const std::string& workspace_id, const std::string& id);
 std::optional<KnowledgeBase> find_base_by_name(store::Connection& c, const std::string& workspace_id,
@@ -103,8 +103,7 @@ void update_base(store::Connection& c, const KnowledgeBase& kb);
 void set_embedding_model(store::Connection& c, const std::string& kb_id, const std::string& model, int64_t dimension);
 // Bumps the base's generation and returns the new one.
 int64_t bump_generation(store::Connection& c, const std::string& kb_id, int64_t now);
-// Deletes the base with its documents and chunks (and their keyword index
-// rows, through the chunk triggers).
+// Deletes the base with its documents, chunks and keyword index.
 void delete_base(store::Connection& c, const std::string& kb_id);
 
 // --- documents
@@ -125,8 +124,11 @@ void update_document(store::Connection& c, const Document& d);
 void set_progress(store::Connection& c, const std::string& document_id, int64_t done, int64_t total, int64_t now);
 // Documents left queued or processing (a crash or a stop), oldest first.
 std::vector<Document> unfinished_documents(store::Connection& c);
-// Deletes the document and its chunks.
+// Deletes the document, its chunks and its source bytes.
 void delete_document(store::Connection& c, const std::string& document_id);
+// The bytes a document is ingested from (as uploaded or fetched).
+void put_source(store::Connection& c, const std::string& document_id, std::string_view bytes);
+std::optional<std::string> get_source(store::Connection& c, const std::string& document_id);
 
 struct DocumentCounts {
   std::map<std::string, int64_t> by_status;  // status -> documents
@@ -138,7 +140,7 @@ struct DocumentCounts {
 DocumentCounts document_counts(store::Connection& c, const std::string& kb_id);
 
 // --- chunks
-// Inserts `chunks` of a document; returns the ids of the first and last
+// Inserts `chunks` of a document, into the keyword index too; returns the ids of the first and last
 // (contiguous: a write job is the only writer).
 std::pair<int64_t, int64_t> insert_chunks(store::Connection& c, const std::string& workspace_id,
                                           const std::string& kb_id, const std::string& document_id,
@@ -172,11 +174,21 @@ struct KeywordHit {
 };
 std::vector<KeywordHit> keyword_search(store::Connection& c, const std::string& kb_id, const std::string& match,
                                        int64_t limit);
-// How many chunks (of every base) hold each term, for the terms given.
-std::map<std::string, int64_t> term_document_counts(store::Connection& c, const std::vector<std::string>& terms);
+// How many chunks of the base hold each word (as FTS5 matches it: stemmed),
+// counted up to `cap`.
+std::map<std::string, int64_t> term_document_counts(store::Connection& c, const std::string& kb_id,
+                                                    const std::vector<std::string>& words, int64_t cap);
 
-// The FTS token of a base id (the `kb` column's value).
-std::string kb_token(const std::string& kb_id);
+// The base's keyword index: an FTS5 table (heading, text; rowid = chunk id).
+std::string keyword_table(const std::string& kb_id);
+// Creates it if missing (insert_base does).
+void create_keyword_index(store::Connection& c, const std::string& kb_id);
+// One step of merging the keyword index's segments towards one (about
+// `pages` pages written): each commit adds a segment, and a word is looked
+// up in every segment, so a base searched after many commits is slower
+// until they are merged. False when there was nothing left to merge (or
+// the base is gone).
+bool merge_keyword_index(store::Connection& c, const std::string& kb_id, int pages);
 
 nlohmann::json to_json(const Document& d);
 

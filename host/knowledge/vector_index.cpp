@@ -1,6 +1,7 @@
 #include "knowledge/vector_index.hpp"
 
 #include "core/error.hpp"
+#include "knowledge/embeddings.hpp"
 #include "knowledge/vector_index_file.hpp"
 #include "knowledge/vector_index_sketch.hpp"
 
@@ -465,12 +466,12 @@ struct VectorIndex::Impl {
     // BLAS call, which may also take a lock or threads of its own.
     std::vector<float> rotated(bits);
     const float* rotation = sketches->rrot.A.data();
-    for (size_t bit = 0; bit < bits; ++bit) rotated[bit] = faiss::fvec_inner_product(rotation + bit * d, query, d);
+    for (size_t bit = 0; bit < bits; ++bit) rotated[bit] = dot(rotation + bit * d, query, dimension);
     std::vector<uint8_t> sketch(sketches->code_size);
     faiss::fvecs2bitvecs(rotated.data(), sketch.data(), bits, 1);
 
     const size_t stored = id_at.size();
-    const size_t rerank = options.lsh_rerank > 0 ? options.lsh_rerank : std::max<size_t>(50 * k, stored / 200);
+    const size_t rerank = options.lsh_rerank > 0 ? options.lsh_rerank : std::max({20 * k, stored / 100, size_t{1000}});
     std::function<bool(size_t)> allowed;
     if (allow) allowed = [&](size_t position) { return allow(id_at[position]); };
     const std::vector<int64_t> candidates = nearest_sketches(sketches->codes.data(), stored, sketches->code_size,
@@ -478,8 +479,10 @@ struct VectorIndex::Impl {
 
     // Exact inner products of the candidates, the best k first.
     std::vector<float> scores(candidates.size());
-    faiss::fvec_inner_products_by_idx(scores.data(), query, flat->get_xb(), candidates.data(), d, 1,
-                                      candidates.size());
+    const float* stored_vectors = flat->get_xb();
+    for (size_t i = 0; i < candidates.size(); ++i) {
+      scores[i] = dot(stored_vectors + static_cast<size_t>(candidates[i]) * d, query, dimension);
+    }
     std::vector<size_t> order(candidates.size());
     for (size_t i = 0; i < order.size(); ++i) order[i] = i;
     const size_t best = std::min(k, order.size());

@@ -36,8 +36,7 @@ CREATE TABLE knowledge_documents (
   url                TEXT,            -- source url: fetched again by a re-ingestion
   format             TEXT,            -- text | markdown | html | pdf (a URL's is known once fetched)
   content_type       TEXT,
-  blob_ref           TEXT,            -- the bytes to ingest, in the blob store ("blob:<sha256>")
-  content_sha256     TEXT,            -- of those bytes
+  content_sha256     TEXT,            -- of the bytes in knowledge_sources
   size_bytes         BIGINT NOT NULL DEFAULT 0,
   title              TEXT NOT NULL DEFAULT '',
   tags_json          TEXT NOT NULL DEFAULT '[]',
@@ -64,6 +63,15 @@ CREATE INDEX knowledge_documents_by_kb ON knowledge_documents (knowledge_base_id
 CREATE INDEX knowledge_documents_unfinished ON knowledge_documents (status)
   WHERE status IN ('queued', 'processing');
 
+-- The bytes of each document as uploaded or fetched, for its ingestion (and
+-- a re-ingestion). Here rather than in the blob store: written in the same
+-- transaction as the document row, so a crash leaves both or neither, and
+-- without a file and its fsync per document.
+CREATE TABLE knowledge_sources (
+  document_id  TEXT PRIMARY KEY REFERENCES knowledge_documents (id),
+  bytes        BLOB NOT NULL
+);
+
 -- AUTOINCREMENT: an id is never reused, since it is also the vector's id in
 -- the faiss index, which may still hold a deleted chunk until it is updated.
 CREATE TABLE knowledge_chunks (
@@ -80,27 +88,13 @@ CREATE TABLE knowledge_chunks (
 CREATE INDEX knowledge_chunks_by_document ON knowledge_chunks (document_id, position);
 CREATE INDEX knowledge_chunks_by_kb ON knowledge_chunks (knowledge_base_id, id);
 
--- The keyword index: contentless (the text lives in knowledge_chunks), so
--- the triggers below must hand a deleted row's values back to it. Column
--- `kb` holds the knowledge base id without its "_" (one token: "kb_0ab..."
--- would be two, and "kb" would be in every row), so that a query is limited
--- to one base through the index itself ("kb : kb0ab... AND (...)"); its
--- bm25 weight is 0.
-CREATE VIRTUAL TABLE knowledge_chunks_fts USING fts5(
-  kb, heading, text, content = '', tokenize = 'porter unicode61 remove_diacritics 2'
-);
-CREATE TRIGGER knowledge_chunks_fts_insert AFTER INSERT ON knowledge_chunks BEGIN
-  INSERT INTO knowledge_chunks_fts (rowid, kb, heading, text)
-  VALUES (new.id, replace(new.knowledge_base_id, '_', ''), new.heading, new.text);
-END;
-CREATE TRIGGER knowledge_chunks_fts_delete AFTER DELETE ON knowledge_chunks BEGIN
-  INSERT INTO knowledge_chunks_fts (knowledge_chunks_fts, rowid, kb, heading, text)
-  VALUES ('delete', old.id, replace(old.knowledge_base_id, '_', ''), old.heading, old.text);
-END;
-
--- How many chunks a term appears in (for leaving very common words out of
--- keyword queries: they match most chunks and cost time, not precision).
-CREATE VIRTUAL TABLE knowledge_chunks_terms USING fts5vocab(knowledge_chunks_fts, 'row');
+-- The keyword index is one FTS5 table per knowledge base,
+-- knowledge_fts_<id without "_" and lower-cased>: host/knowledge/
+-- knowledge_store.cpp creates it with the base and drops it with it. Per base, so that a query reads only its base's postings
+-- and bm25 weighs words by how common they are in that base alone (one
+-- shared table needed a base filter that cost ~8 ms a query at 100,000
+-- chunks, and its word statistics mixed workspaces). Contentless: the
+-- text lives in knowledge_chunks, and deletes hand the old values back.
 
 -- A profile may answer from a knowledge base without a flow (its API field
 -- "auto_reply"): {"enabled", "knowledge_base", "min_score", "fallback_text",

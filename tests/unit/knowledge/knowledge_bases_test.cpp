@@ -165,6 +165,63 @@ TEST_CASE("deleting a document removes its chunks from both indexes", "[knowledg
   }
 }
 
+TEST_CASE("deleting a base removes its documents, chunks, keyword index and index file, and no other base's",
+          "[knowledge][service]") {
+  KnowledgeTestHost h;
+  const auto shop = h.make_base("shop");
+  const auto other = h.make_base("other");
+  const auto returns = h.ingest(shop, "returns.md", kReturns);
+  const auto hours = h.ingest(other, "hours.md", kHours);
+  h.kb->indexes().save_dirty();
+  const auto file = h.kb->indexes().file_of(KnowledgeTestHost::kWorkspace, shop.id);
+  REQUIRE(std::filesystem::exists(file));
+  REQUIRE(h.keyword_rows(shop.id) == returns.chunk_count);
+
+  h.kb->remove(KnowledgeTestHost::kWorkspace, shop.id);
+  CHECK(h.chunk_rows(shop.id) == 0);
+  CHECK(h.keyword_rows(shop.id) == -1);  // its FTS5 table is dropped
+  CHECK(h.count("SELECT COUNT(*) AS n FROM knowledge_documents WHERE knowledge_base_id = ?", {shop.id}) == 0);
+  CHECK(h.count("SELECT COUNT(*) AS n FROM knowledge_sources WHERE document_id = ?", {returns.id}) == 0);
+  CHECK_FALSE(std::filesystem::exists(file));
+
+  CHECK(h.keyword_rows(other.id) == hours.chunk_count);
+  const auto found = h.kb->search(KnowledgeTestHost::kWorkspace, other.id, query("when do you open on sunday"));
+  REQUIRE_FALSE(found.hits.empty());
+  CHECK(found.hits[0].document_id == hours.id);
+}
+
+TEST_CASE("a base's keyword index is merged into one segment once ingestion is idle, and finds the same",
+          "[knowledge][service]") {
+  auto options = KnowledgeTestHost::defaults();
+  options.compaction_quiet = std::chrono::hours(1);  // nothing merged here...
+  KnowledgeTestHost h(options);
+  const auto base = h.make_base("shop");
+  std::vector<sb::knowledge::repo::Document> docs;
+  for (const auto* text : {&kReturns, &kHours}) docs.push_back(h.ingest(base, "doc" + std::to_string(docs.size()) + ".md", *text));
+  docs.push_back(h.ingest(base, "more.md", "# Delivery\n\nParcels leave the shop every weekday at noon.\n"));
+  h.kb->remove_document(KnowledgeTestHost::kWorkspace, base.id, docs[1].id);
+  const int64_t before = h.keyword_segments(base.id);
+  REQUIRE(before > 1);  // a segment per commit, and the delete's
+  const auto found = h.kb->search(KnowledgeTestHost::kWorkspace, base.id, query("refund to my card", 10));
+
+  h.options.compaction_quiet = std::chrono::milliseconds(0);  // ... but at the next start
+  h.reopen();
+  h.ingest(base, "again.md", "# Parking\n\nThe car park behind the shop is free for customers.\n");
+  REQUIRE(h.kb->wait_until_compacted(std::chrono::seconds(30)));
+  CHECK(h.keyword_segments(base.id) == 1);
+  CHECK(h.keyword_rows(base.id) == h.chunk_rows(base.id));
+  CHECK(h.keyword_matches(base.id, "parcels") == 1);
+  CHECK(h.keyword_matches(base.id, "weekends") == 0);  // the deleted document's word
+  const auto after = h.kb->search(KnowledgeTestHost::kWorkspace, base.id, query("refund to my card", 10));
+  // The refund passage is still the best keyword match.
+  REQUIRE_FALSE(found.hits.empty());
+  REQUIRE(found.hits[0].keyword_rank == 1);
+  const auto refunds = std::find_if(after.hits.begin(), after.hits.end(),
+                                    [&](const auto& hit) { return hit.chunk_id == found.hits[0].chunk_id; });
+  REQUIRE(refunds != after.hits.end());
+  CHECK(refunds->keyword_rank == 1);
+}
+
 TEST_CASE("a missing faiss index file is rebuilt from the database", "[knowledge][service]") {
   KnowledgeTestHost h;
   const auto base = h.make_base("shop");
@@ -247,8 +304,8 @@ TEST_CASE("files that cannot be used are refused with their reason and nothing i
                                   {{"hours.md", "text/markdown", kHours}, {"empty.md", "text/markdown", ""}}, {}),
                   sb::Error);
   CHECK(h.count("SELECT COUNT(*) AS n FROM knowledge_documents") == 0);
+  CHECK(h.count("SELECT COUNT(*) AS n FROM knowledge_sources") == 0);
   CHECK(h.chunk_rows(base.id) == 0);
-  CHECK_FALSE(std::filesystem::exists(h.dir / "data" / "blobs" / KnowledgeTestHost::kWorkspace));
 }
 
 TEST_CASE("a document left unfinished by a crash is ingested at the next start", "[knowledge][service]") {

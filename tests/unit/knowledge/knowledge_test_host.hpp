@@ -1,7 +1,7 @@
 #pragma once
 // A host for knowledge-base tests: the real storage-sqlite and ai-local (and
-// ai-openai) plugins loaded from the build tree, a real database file, a
-// blob store and an index directory in a fresh folder, one workspace, and
+// ai-openai) plugins loaded from the build tree, a real database file and
+// an index directory in a fresh folder, one workspace, and
 // the KnowledgeBases service over them. reopen() takes the service down and
 // builds a new one over the same files (a restart). Members are destroyed
 // in reverse order: the service before the database, the registry before
@@ -12,7 +12,6 @@
 #include "knowledge/knowledge_bases.hpp"
 #include "plugins/host_services.hpp"
 #include "plugins/registry.hpp"
-#include "store/blob_store.hpp"
 #include "store/database.hpp"
 #include "support/temp_dir.hpp"
 
@@ -45,10 +44,9 @@ struct KnowledgeTestHost {
     o.config = {{"path", (dir / "data" / "switchboard.db").string()}};
     o.readers = 2;
     db = store::Database::open(registry, o);
-    blobs = std::make_unique<store::BlobStore>(dir / "data" / "blobs");
     add_workspace(kOrg, kWorkspace);
     options.index_dir = dir / "data" / "knowledge";
-    kb = std::make_unique<knowledge::KnowledgeBases>(*db, registry, *blobs, bus, options);
+    kb = std::make_unique<knowledge::KnowledgeBases>(*db, registry, bus, options);
     kb->start();
   }
   ~KnowledgeTestHost() {
@@ -78,7 +76,7 @@ struct KnowledgeTestHost {
   // same database and files.
   void reopen() {
     kb.reset();
-    kb = std::make_unique<knowledge::KnowledgeBases>(*db, registry, *blobs, bus, options);
+    kb = std::make_unique<knowledge::KnowledgeBases>(*db, registry, bus, options);
     kb->start();
   }
 
@@ -104,13 +102,21 @@ struct KnowledgeTestHost {
   int64_t chunk_rows(const std::string& kb_id) {
     return count("SELECT COUNT(*) AS n FROM knowledge_chunks WHERE knowledge_base_id = ?", {kb_id});
   }
+  // -1 when the base has no keyword index (a deleted base).
   int64_t keyword_rows(const std::string& kb_id) {
-    return count("SELECT COUNT(*) AS n FROM knowledge_chunks_fts WHERE knowledge_chunks_fts MATCH ?",
-                 {"kb : " + knowledge::repo::kb_token(kb_id)});
+    const std::string t = knowledge::repo::keyword_table(kb_id);
+    if (count("SELECT COUNT(*) AS n FROM sqlite_master WHERE name = ?", {t}) == 0) return -1;
+    return count("SELECT COUNT(*) AS n FROM " + t);
+  }
+  // The segments of the base's FTS5 index: its data rows' ids hold the
+  // segment id above bit 37 (FTS5_SEGMENT_ROWID in SQLite's fts5Int.h).
+  int64_t keyword_segments(const std::string& kb_id) {
+    return count("SELECT COUNT(DISTINCT id >> 37) AS n FROM " + knowledge::repo::keyword_table(kb_id) +
+                 "_data WHERE id >> 37 > 0");
   }
   int64_t keyword_matches(const std::string& kb_id, const std::string& word) {
-    return count("SELECT COUNT(*) AS n FROM knowledge_chunks_fts WHERE knowledge_chunks_fts MATCH ?",
-                 {"kb : " + knowledge::repo::kb_token(kb_id) + " AND \"" + word + "\""});
+    const std::string t = knowledge::repo::keyword_table(kb_id);
+    return count("SELECT COUNT(*) AS n FROM " + t + " WHERE " + t + " MATCH ?", {"\"" + word + "\""});
   }
   size_t vector_count(const std::string& kb_id) {
     auto index = kb->indexes().get(kWorkspace, kb_id);
@@ -123,7 +129,6 @@ struct KnowledgeTestHost {
   plugins::PluginRegistry registry{services};
   EventBus bus;
   std::unique_ptr<store::Database> db;
-  std::unique_ptr<store::BlobStore> blobs;
   knowledge::KnowledgeOptions options;
   std::unique_ptr<knowledge::KnowledgeBases> kb;
 };
