@@ -65,15 +65,20 @@ json answer_json(const knowledge::Answer& a) {
 // Tags from a form field: a JSON array, or words separated by commas.
 std::vector<std::string> form_tags(const std::string& text) {
   if (text.empty()) return {};
-  auto parsed = json::parse(text, nullptr, false);
-  if (!parsed.is_discarded() && parsed.is_array()) return knowledge::checked_tags(parsed);
+  if (trim_ascii(text).substr(0, 1) == "[") {
+    auto parsed = json::parse(text, nullptr, false);
+    if (parsed.is_discarded() || !parsed.is_array()) {
+      throw bad("tags", "the field \"tags\" starts like a JSON array but is not one");
+    }
+    return knowledge::checked_tags(parsed);
+  }
   json list = json::array();
   size_t start = 0;
   while (start <= text.size()) {
     const size_t comma = text.find(',', start);
-    std::string tag = text.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
-    const auto b = tag.find_first_not_of(" \t"), e = tag.find_last_not_of(" \t");
-    if (b != std::string::npos) list.push_back(tag.substr(b, e - b + 1));
+    const std::string_view tag =
+        trim_ascii(std::string_view(text).substr(start, comma == std::string::npos ? std::string::npos : comma - start));
+    if (!tag.empty()) list.push_back(std::string(tag));
     if (comma == std::string::npos) break;
     start = comma + 1;
   }
@@ -293,6 +298,12 @@ void register_knowledge_routes(ApiRoutes& routes) {
       r.min_score = body["min_score"].get<double>();
     }
     r.citation_style = optional_string(body, "citation_style", 16);
+    // Checked here as well as in answer(): a streamed answer has begun (200)
+    // before that runs, and a bad request deserves its 400.
+    if (r.citation_style && *r.citation_style != "footnote" && *r.citation_style != "inline" &&
+        *r.citation_style != "none") {
+      throw bad("citation_style", "\"citation_style\" must be footnote, inline or none");
+    }
     if (auto n = optional_int(body, "max_chunks", 1, 20)) r.max_chunks = static_cast<int>(*n);
     auto& kb = knowledge_of(s);
     const std::string kb_id = kb.get(ws.id, call.param("kb_id")).id;

@@ -1,5 +1,7 @@
 #include "app/kb_answer_display.hpp"
 
+#include "core/text.hpp"
+
 #include <sys/ioctl.h>
 #include <unistd.h>
 
@@ -27,11 +29,6 @@ size_t rows_of(const std::string& text, size_t columns) {
     start = end + 1;
   }
   return rows;
-}
-
-std::string trimmed(const std::string& s) {
-  const auto b = s.find_first_not_of(" \t\r\n"), e = s.find_last_not_of(" \t\r\n");
-  return b == std::string::npos ? "" : s.substr(b, e - b + 1);
 }
 
 // "[1] faq.md › Opening hours" for each citation.
@@ -91,7 +88,7 @@ bool AnswerDisplay::finish(const json& answer) {
   // others do not, and an admin testing a base wants to see them.
   const std::string sources =
       text.find("\nSources:") == std::string::npos ? sources_of(answer.value("citations", json::array())) : "";
-  const std::string shown = trimmed(streamed_);
+  const std::string shown(trim_ascii(streamed_));
   if (!shown.empty() && text.compare(0, shown.size(), shown) == 0) {
     // What was streamed is the start of the final text: complete it.
     std::fprintf(out_, "%s\n%s%s", text.substr(shown.size()).c_str(), sources.c_str(), sources.empty() ? "" : "\n");

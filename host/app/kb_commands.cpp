@@ -4,6 +4,7 @@
 #include "app/kb_client.hpp"
 #include "app/kb_progress.hpp"
 #include "core/error.hpp"
+#include "core/text.hpp"
 
 #include <unistd.h>
 
@@ -49,6 +50,7 @@ using nlohmann::json;
 using Clock = std::chrono::steady_clock;
 
 constexpr auto kPollInterval = std::chrono::milliseconds(200);
+constexpr size_t kPolledPerTick = 5;  // 25 requests a second at most
 constexpr const char* kDefaultUrl = "http://127.0.0.1:8080";
 constexpr const char* kDefaultWorkspace = "demo";
 constexpr size_t kPassageWidth = 76;
@@ -260,9 +262,7 @@ int kb_status(const std::vector<std::string>& args) {
 // ---- kb ingest
 
 std::string content_type_for(const std::filesystem::path& file) {
-  std::string ext = file.extension().string();
-  std::transform(ext.begin(), ext.end(), ext.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  const std::string ext = ascii_lower(file.extension().string());
   if (ext == ".md" || ext == ".markdown") return "text/markdown";
   if (ext == ".html" || ext == ".htm") return "text/html";
   if (ext == ".pdf") return "application/pdf";
@@ -344,21 +344,32 @@ int kb_ingest(const std::vector<std::string>& args) {
   const auto deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(
                                            std::chrono::duration<double>(a.timeout_seconds));
   display.show(progress);
+  size_t next_polled = 0;  // the document the next tick asks about first
   while (!progress.finished() && Clock::now() < deadline) {
     std::this_thread::sleep_for(std::min<Clock::duration>(kPollInterval, deadline - Clock::now()));
-    for (size_t i = 0; i < progress.documents().size(); ++i) {
-      IngestingDocument d = progress.documents()[i];
+    // A few unfinished documents a tick, in turn: one request each would
+    // run into the API's rate limit (50 a second per key by default) for an
+    // upload of more than a few files. A 429 waits for the next tick.
+    const auto& docs = progress.documents();
+    size_t polled = 0, resume = next_polled;
+    for (size_t n = 0; n < docs.size() && polled < kPolledPerTick; ++n) {
+      const size_t i = (next_polled + n) % docs.size();
+      IngestingDocument d = docs[i];
       if (d.finished()) continue;
+      ++polled;
+      resume = i + 1;
       try {
         const std::string path = kb_path(client, kb_id, "/documents/" + KbClient::path_segment(d.id));
         d = IngestingDocument::from_json(client.get(path));
       } catch (const KbApiError& e) {
+        if (e.status() == 429) break;
         if (e.status() != 404) throw;
         d.status = "failed";  // deleted (or replaced) while it was being ingested
         d.error = "it was deleted while it was being ingested";
       }
       progress.update(d);
     }
+    next_polled = docs.empty() ? 0 : resume % docs.size();
     display.show(progress);
   }
   display.finish(progress);

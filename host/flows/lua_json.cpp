@@ -5,6 +5,7 @@
 #include "flows/lua_json.hpp"
 
 #include "core/error.hpp"
+#include "core/utf8.hpp"
 
 #include <algorithm>
 #include <cctype>
@@ -73,42 +74,6 @@ bool is_plain_array(const KeyScan& scan) {
   return scan.only_indices && scan.count > 0 && scan.max_index == scan.count;
 }
 
-// Strict UTF-8 (no overlong forms, no surrogates, nothing past U+10FFFF):
-// what nlohmann's dump() accepts.
-bool valid_utf8(const char* s, size_t n) {
-  const auto* p = reinterpret_cast<const unsigned char*>(s);
-  size_t i = 0;
-  while (i < n) {
-    const unsigned char c = p[i];
-    if (c < 0x80) {
-      ++i;
-      continue;
-    }
-    size_t len;
-    unsigned char lo = 0x80, hi = 0xBF;
-    if (c >= 0xC2 && c <= 0xDF) {
-      len = 2;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-      len = 3;
-      if (c == 0xE0) lo = 0xA0;
-      if (c == 0xED) hi = 0x9F;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-      len = 4;
-      if (c == 0xF0) lo = 0x90;
-      if (c == 0xF4) hi = 0x8F;
-    } else {
-      return false;
-    }
-    if (n - i < len) return false;
-    if (p[i + 1] < lo || p[i + 1] > hi) return false;
-    for (size_t k = 2; k < len; ++k) {
-      if (p[i + k] < 0x80 || p[i + k] > 0xBF) return false;
-    }
-    i += len;
-  }
-  return true;
-}
-
 bool is_identifier(const char* s, size_t n) {
   if (n == 0 || !(std::isalpha(static_cast<unsigned char>(s[0])) || s[0] == '_')) return false;
   for (size_t i = 1; i < n; ++i) {
@@ -151,7 +116,7 @@ class ToJson {
       case LUA_TSTRING: {
         size_t len = 0;
         const char* s = lua_tolstring(L_, index, &len);
-        if (!valid_utf8(s, len)) fail("a string that is not valid UTF-8 cannot be stored as JSON");
+        if (!is_valid_utf8(std::string_view(s, len))) fail("a string that is not valid UTF-8 cannot be stored as JSON");
         out = std::string(s, len);
         return;
       }
@@ -236,7 +201,7 @@ class ToJson {
           size_t len = 0;
           const char* s = lua_tolstring(L_, key, &len);
           parts_[path_length_++] = Part{Part::Kind::name, s, len, 0, 0};
-          if (!valid_utf8(s, len)) fail("a key that is not valid UTF-8 cannot be stored as JSON");
+          if (!is_valid_utf8(std::string_view(s, len))) fail("a key that is not valid UTF-8 cannot be stored as JSON");
           slot = &members[std::string(s, len)];
           break;
         }

@@ -6,12 +6,14 @@
 #include "knowledge/knowledge_bases.hpp"
 
 #include "core/error.hpp"
+#include "core/text.hpp"
 #include "plugins/plugin_error.hpp"
 #include "store/message_repository.hpp"
 
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <charconv>
 #include <cstdio>
 #include <regex>
 #include <set>
@@ -43,13 +45,6 @@ std::string source_label(const SearchHit& h) {
   return title + " > " + h.heading;
 }
 
-std::string trim(std::string s) {
-  const auto b = s.find_first_not_of(" \t\r\n");
-  if (b == std::string::npos) return {};
-  const auto e = s.find_last_not_of(" \t\r\n");
-  return s.substr(b, e - b + 1);
-}
-
 // The passage numbers [n] (also [1, 2] and [1][2]) cited in `text` that
 // exist (1..count), in order of first use.
 std::vector<int> cited_numbers(const std::string& text, size_t count) {
@@ -59,7 +54,10 @@ std::vector<int> cited_numbers(const std::string& text, size_t count) {
     const std::string inside = (*it)[1].str();
     static const std::regex kNumber(R"(\d+)");
     for (auto n = std::sregex_iterator(inside.begin(), inside.end(), kNumber); n != std::sregex_iterator(); ++n) {
-      const int v = std::stoi((*n)[0].str());
+      const std::string digits = (*n)[0].str();
+      int v = 0;
+      // A number too large for int (a provider's garbage) cites nothing.
+      if (std::from_chars(digits.data(), digits.data() + digits.size(), v).ec != std::errc{}) continue;
       if (v >= 1 && static_cast<size_t>(v) <= count && std::find(out.begin(), out.end(), v) == out.end()) {
         out.push_back(v);
       }
@@ -108,9 +106,15 @@ std::string styled(const std::string& text, const std::string& style, const std:
     // Cut at the last sentence end that fits, else at a space.
     size_t cut = out.find_last_of(".!?", kMaxAnswerLength - 2);
     if (cut == std::string::npos || cut < kMaxAnswerLength / 2) cut = out.find_last_of(' ', kMaxAnswerLength - 2);
+    if (cut == std::string::npos || cut < kMaxAnswerLength / 2) {
+      // No break to cut at (a script without spaces): at the limit, on a
+      // character boundary.
+      cut = kMaxAnswerLength - 2;
+      while (cut > 0 && (static_cast<unsigned char>(out[cut + 1]) & 0xC0) == 0x80) --cut;
+    }
     out = out.substr(0, cut + 1) + "…";
   }
-  return trim(out);
+  return std::string(trim_ascii(out));
 }
 
 json citation_json(int n, const SearchHit& h) {
@@ -162,7 +166,11 @@ json checked_labels(const json& labels) {
 
 Answer KnowledgeBases::answer(const std::string& workspace_id, const std::string& kb_id, const AnswerRequest& request,
                               const std::function<void(std::string_view)>& on_delta) {
-  const repo::KnowledgeBase kb = require_base(workspace_id, kb_id);
+  return answer_base(require_base(workspace_id, kb_id), request, on_delta);
+}
+
+Answer KnowledgeBases::answer_base(const repo::KnowledgeBase& kb, const AnswerRequest& request,
+                                   const std::function<void(std::string_view)>& on_delta) {
   const KnowledgeSettings settings = parse_settings(kb.settings);
   const double min_score = request.min_score.value_or(settings.retrieval.min_score);
   const std::string style = request.citation_style.value_or(settings.answer.citation_style);
@@ -173,7 +181,7 @@ Answer KnowledgeBases::answer(const std::string& workspace_id, const std::string
 
   Answer out;
   out.provider = kb.provider;
-  out.retrieved = search(workspace_id, kb.id, SearchRequest{request.question, max_chunks, request.tags});
+  out.retrieved = search_base(kb, SearchRequest{request.question, max_chunks, request.tags});
   const auto& hits = out.retrieved.hits;
   if (hits.empty() || out.retrieved.best_similarity < min_score) {
     char why[160];
@@ -221,7 +229,7 @@ Answer KnowledgeBases::answer(const std::string& workspace_id, const std::string
   }
   out.model = reply.value("model", "");
   out.usage = reply.value("usage", json(nullptr));
-  const std::string text = trim(text_it->get<std::string>());
+  const std::string text(trim_ascii(text_it->get_ref<const std::string&>()));
   if (text.empty() || text.find(kNoAnswer) != std::string::npos) {
     out.reason = "the provider found no answer in the passages";
     return out;
@@ -313,7 +321,7 @@ json KnowledgeBases::flow_call(const std::string& workspace_id, const std::optio
         std::reverse(recent.begin(), recent.end());
         a.history = recent;
       }
-      Answer answer = this->answer(workspace_id, base.id, a);
+      Answer answer = answer_base(base, a);
       return {{"answered", answer.answered},
               {"text", answer.text},
               {"reason", answer.reason},

@@ -8,6 +8,8 @@
 // Pure functions and a builder local to one call: safe on any thread.
 #include "knowledge/document_text.hpp"
 
+#include "core/utf8.hpp"
+
 #include <cstddef>
 #include <string>
 #include <string_view>
@@ -23,9 +25,7 @@ inline constexpr const char* kPdfDamaged = "the PDF is damaged or not a PDF";
 inline constexpr const char* kNoText = "the document holds no text";
 inline constexpr const char* kHtmlTooDeep = "the HTML is nested too deeply to be read";
 
-// Whether `bytes` is well-formed UTF-8 (no overlong forms, no surrogates,
-// nothing past U+10FFFF).
-bool is_valid_utf8(std::string_view bytes);
+using sb::is_valid_utf8;
 
 // `bytes` with a leading UTF-8 byte order mark removed.
 std::string_view without_utf8_bom(std::string_view bytes);

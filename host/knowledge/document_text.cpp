@@ -3,6 +3,7 @@
 #include "knowledge/document_text.hpp"
 
 #include "core/error.hpp"
+#include "core/text.hpp"
 #include "knowledge/document_formats.hpp"
 
 #include <algorithm>
@@ -12,26 +13,9 @@ namespace sb::knowledge {
 
 namespace {
 
-std::string lower_ascii(std::string_view text) {
-  std::string out(text);
-  std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return std::tolower(c); });
-  return out;
-}
-
-bool starts_with_ignoring_case(std::string_view text, std::string_view prefix) {
-  return text.size() >= prefix.size() && lower_ascii(text.substr(0, prefix.size())) == prefix;
-}
-
 // The media type without parameters ("; charset=utf-8") or case.
 std::string media_type_of(std::string_view content_type) {
-  content_type = content_type.substr(0, content_type.find(';'));
-  while (!content_type.empty() && std::isspace(static_cast<unsigned char>(content_type.front()))) {
-    content_type.remove_prefix(1);
-  }
-  while (!content_type.empty() && std::isspace(static_cast<unsigned char>(content_type.back()))) {
-    content_type.remove_suffix(1);
-  }
-  return lower_ascii(content_type);
+  return ascii_lower(trim_ascii(content_type.substr(0, content_type.find(';'))));
 }
 
 std::optional<DocumentFormat> format_of_media_type(const std::string& type) {
@@ -47,7 +31,7 @@ std::optional<DocumentFormat> format_of_filename(std::string_view filename) {
   if (slash != std::string_view::npos) filename.remove_prefix(slash + 1);
   const size_t dot = filename.rfind('.');
   if (dot == std::string_view::npos) return std::nullopt;
-  const std::string extension = lower_ascii(filename.substr(dot + 1));
+  const std::string extension = ascii_lower(filename.substr(dot + 1));
   if (extension == "txt" || extension == "text") return DocumentFormat::text;
   if (extension == "md" || extension == "markdown") return DocumentFormat::markdown;
   if (extension == "html" || extension == "htm") return DocumentFormat::html;
@@ -59,7 +43,7 @@ std::optional<DocumentFormat> format_of_bytes(std::string_view bytes) {
   bytes = detail::without_utf8_bom(bytes);
   while (!bytes.empty() && std::isspace(static_cast<unsigned char>(bytes.front()))) bytes.remove_prefix(1);
   if (bytes.substr(0, 5) == "%PDF-") return DocumentFormat::pdf;
-  if (starts_with_ignoring_case(bytes, "<!doctype html") || starts_with_ignoring_case(bytes, "<html")) {
+  if (starts_with_ascii_ci(bytes, "<!doctype html") || starts_with_ascii_ci(bytes, "<html")) {
     return DocumentFormat::html;
   }
   return std::nullopt;

@@ -3,6 +3,7 @@
 // elements end paragraphs, page furniture and code that is not text is
 // dropped.
 #include "core/error.hpp"
+#include "core/text.hpp"
 #include "knowledge/document_formats.hpp"
 
 #include <gumbo.h>
@@ -248,8 +249,7 @@ size_t estimated_nesting_depth(std::string_view html) {
       ++at;
       continue;
     }
-    std::string name(html.substr(name_start, name_end - name_start));
-    for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    const std::string name = ascii_lower(html.substr(name_start, name_end - name_start));
     const size_t tag_end = html.find('>', name_end);
     if (tag_end == std::string_view::npos) break;
     at = tag_end + 1;
@@ -268,9 +268,7 @@ size_t estimated_nesting_depth(std::string_view html) {
       const std::string end_tag = "</" + name;
       size_t search = at;
       while ((search = html.find("</", search)) != std::string_view::npos) {
-        std::string candidate(html.substr(search, end_tag.size()));
-        for (char& c : candidate) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-        if (candidate == end_tag) break;
+        if (starts_with_ascii_ci(html.substr(search), end_tag)) break;
         search += 2;
       }
       at = search == std::string_view::npos ? html.size() : search;

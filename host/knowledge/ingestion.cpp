@@ -9,6 +9,7 @@
 #include "core/digest.hpp"
 #include "core/error.hpp"
 #include "core/ids.hpp"
+#include "core/text.hpp"
 #include "knowledge/chunker.hpp"
 #include "knowledge/document_text.hpp"
 #include "knowledge/embeddings.hpp"
@@ -265,10 +266,7 @@ void KnowledgeBases::ingest_loop() {
         spdlog::warn("knowledge: ingestion of {} failed for now, retrying in {} ms: {}", job.document_id,
                      delay.count(), e.what());
         const std::string note = std::string("retrying: ") + e.what();
-        db_.write([&](store::Connection& c) {
-          c.execute("UPDATE knowledge_documents SET status = 'queued', error = ?, updated_at = ? WHERE id = ?",
-                    {note, now_ms(), job.document_id});
-        });
+        db_.write([&](store::Connection& c) { repo::mark_retrying(c, job.document_id, note, now_ms()); });
         finish_job(job.document_id, Job{job.document_id, job.attempt + 1, Clock::now() + delay});
         continue;
       }
@@ -332,9 +330,7 @@ bool KnowledgeBases::ingest(const std::string& document_id, const std::atomic<bo
   s.doc->chunks_done = 0;
   db_.write_async(
       [id = s.doc->id, sha = s.doc->content_sha256](store::Connection& c) {
-        c.execute("UPDATE knowledge_documents SET status = 'processing', chunks_done = 0, updated_at = ? WHERE id = ? "
-                  "AND content_sha256 IS ?",
-                  {now_ms(), id, sha});
+        repo::mark_processing(c, id, sha, now_ms());
       },
       [](std::exception_ptr) {});
   repo::Document& doc = *s.doc;
@@ -363,9 +359,7 @@ bool KnowledgeBases::ingest(const std::string& document_id, const std::atomic<bo
     }
     std::string content_type;
     for (const auto& [name, value] : response.value("headers", json::object()).items()) {
-      std::string lower = name;
-      for (auto& ch : lower) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-      if (lower == "content-type" && value.is_string()) content_type = value.get<std::string>();
+      if (ascii_lower(name) == "content-type" && value.is_string()) content_type = value.get<std::string>();
     }
     doc.content_sha256 = sha256_hex(bytes);
     doc.content_type = content_type.empty() ? std::nullopt : std::optional<std::string>(content_type);

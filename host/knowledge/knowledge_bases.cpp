@@ -470,9 +470,7 @@ repo::Document KnowledgeBases::set_tags(const std::string& workspace_id, const s
   repo::Document d = document(workspace_id, kb_id, document_id);
   d.tags = tags;
   d.updated_at = now_ms();
-  db_.write([&](store::Connection& c) {
-    c.execute("UPDATE knowledge_documents SET tags_json = ?, updated_at = ? WHERE id = ?", {d.tags.dump(), d.updated_at, d.id});
-  });
+  db_.write([&](store::Connection& c) { repo::set_tags(c, d.id, d.tags, d.updated_at); });
   return d;
 }
 

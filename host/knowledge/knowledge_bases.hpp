@@ -264,6 +264,10 @@ class KnowledgeBases {
     std::vector<std::string> requeued;
     std::exception_ptr error;
   };
+  // search() and answer() for a base row the caller has read already.
+  SearchResult search_base(const repo::KnowledgeBase& kb, const SearchRequest& request);
+  Answer answer_base(const repo::KnowledgeBase& kb, const AnswerRequest& request,
+                     const std::function<void(std::string_view)>& on_delta = {});
   void ingest_loop();
   // The write job of a document's new chunks (on the writer thread), and
   // what follows its commit (on the indexer thread).

@@ -269,6 +269,22 @@ void set_progress(Connection& c, const std::string& document_id, int64_t done, i
       {done, total, now, document_id});
 }
 
+void mark_processing(Connection& c, const std::string& document_id, const std::optional<std::string>& content_sha256,
+                     int64_t now) {
+  c.execute("UPDATE knowledge_documents SET status = 'processing', chunks_done = 0, updated_at = ? WHERE id = ? "
+            "AND content_sha256 IS ?",
+            {now, document_id, content_sha256});
+}
+
+void mark_retrying(Connection& c, const std::string& document_id, const std::string& note, int64_t now) {
+  c.execute("UPDATE knowledge_documents SET status = 'queued', error = ?, updated_at = ? WHERE id = ?",
+            {note, now, document_id});
+}
+
+void set_tags(Connection& c, const std::string& document_id, const nlohmann::json& tags, int64_t now) {
+  c.execute("UPDATE knowledge_documents SET tags_json = ?, updated_at = ? WHERE id = ?", {tags.dump(), now, document_id});
+}
+
 std::vector<Document> unfinished_documents(Connection& c) {
   std::vector<Document> out;
   for (const Row& r : c.query(select_documents("WHERE status IN ('queued', 'processing') ORDER BY updated_at, id")))

@@ -121,6 +121,13 @@ store::Page<Document> list_documents(store::Connection& c, const std::string& wo
 std::vector<Document> all_documents(store::Connection& c, const std::string& kb_id);
 // Writes every column but the ids and created_at.
 void update_document(store::Connection& c, const Document& d);
+// Processing, progress reset, unless a newer upload changed the row's
+// content_sha256 since the ingestion read it.
+void mark_processing(store::Connection& c, const std::string& document_id,
+                     const std::optional<std::string>& content_sha256, int64_t now);
+// Queued again after a transient failure, `note` saying why.
+void mark_retrying(store::Connection& c, const std::string& document_id, const std::string& note, int64_t now);
+void set_tags(store::Connection& c, const std::string& document_id, const nlohmann::json& tags, int64_t now);
 void set_progress(store::Connection& c, const std::string& document_id, int64_t done, int64_t total, int64_t now);
 // Documents left queued or processing (a crash or a stop), oldest first.
 std::vector<Document> unfinished_documents(store::Connection& c);

@@ -5,6 +5,7 @@
 // parser: nesting rules that only change rendering (not the words) are
 // ignored.
 #include "core/error.hpp"
+#include "core/text.hpp"
 #include "knowledge/document_formats.hpp"
 
 #include <array>
@@ -24,14 +25,6 @@ std::string_view trim(std::string_view text) {
   while (!text.empty() && is_ascii_space(text.front())) text.remove_prefix(1);
   while (!text.empty() && is_ascii_space(text.back())) text.remove_suffix(1);
   return text;
-}
-
-bool starts_with_ignoring_case(std::string_view text, std::string_view prefix) {
-  if (text.size() < prefix.size()) return false;
-  for (size_t i = 0; i < prefix.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(text[i])) != prefix[i]) return false;
-  }
-  return true;
 }
 
 // A line of one repeated character (3 or more, spaces allowed between when
@@ -121,9 +114,15 @@ size_t decode_entity(std::string_view text, size_t at, std::string& out) {
 }
 
 // The position after the bracket that closes the one at text[open], or npos.
-size_t matching_bracket(std::string_view text, size_t open, char opening, char closing) {
+// With `budget`, each byte looked at spends one, and none left is npos: a
+// line of brackets that never close costs linear time, not quadratic.
+size_t matching_bracket(std::string_view text, size_t open, char opening, char closing, size_t* budget = nullptr) {
   int depth = 0;
   for (size_t i = open; i < text.size(); ++i) {
+    if (budget && (*budget)-- == 0) {
+      *budget = 0;
+      return std::string_view::npos;
+    }
     if (text[i] == '\\') {
       ++i;
     } else if (text[i] == opening) {
@@ -140,7 +139,17 @@ size_t matching_bracket(std::string_view text, size_t open, char opening, char c
 class InlineReducer {
  public:
   InlineReducer(std::string_view text, std::string& out, bool& in_comment)
-      : text_(text), out_(out), in_comment_(in_comment) {
+      : InlineReducer(text, out, in_comment, own_budget_, 0) {
+    own_budget_ = 8 * text.size() + 65536;
+  }
+
+ private:
+  // Links nest at most this deep (a label is reduced by a nested reducer);
+  // a deeper "[" is text, so that no line can exhaust the stack.
+  static constexpr int kMaxLinkNesting = 32;
+
+  InlineReducer(std::string_view text, std::string& out, bool& in_comment, size_t& scan_budget, int depth)
+      : text_(text), out_(out), in_comment_(in_comment), scan_budget_(scan_budget), depth_(depth) {
     // The last place each emphasis character could close a run: an opening
     // run without one after it is a literal character.
     for (size_t i = text_.size(); i-- > 1;) {
@@ -152,6 +161,7 @@ class InlineReducer {
     }
   }
 
+ public:
   void run() {
     static constexpr auto kSpecial = [] {
       std::array<bool, 256> special{};
@@ -223,21 +233,22 @@ class InlineReducer {
   // [text](url), [text][ref], [text][], ![alt](url) and footnote marks
   // [^1]: the text stays, the rest goes. 0 when text_[open] starts none.
   size_t link(size_t open) {
-    const size_t close = matching_bracket(text_, open, '[', ']');
+    if (depth_ >= kMaxLinkNesting) return 0;
+    const size_t close = matching_bracket(text_, open, '[', ']', &scan_budget_);
     if (close == std::string_view::npos) return 0;
     const std::string_view label = text_.substr(open + 1, close - open - 2);
     if (!label.empty() && label[0] == '^') return close;  // a footnote mark
     size_t end;
     if (close < text_.size() && text_[close] == '(') {
-      end = matching_bracket(text_, close, '(', ')');
+      end = matching_bracket(text_, close, '(', ')', &scan_budget_);
     } else if (close < text_.size() && text_[close] == '[') {
-      end = matching_bracket(text_, close, '[', ']');
+      end = matching_bracket(text_, close, '[', ']', &scan_budget_);
     } else {
       return 0;
     }
     if (end == std::string_view::npos) return 0;
     bool nested_comment = false;
-    InlineReducer(label, out_, nested_comment).run();
+    InlineReducer(label, out_, nested_comment, scan_budget_, depth_ + 1).run();
     return end;
   }
 
@@ -275,7 +286,7 @@ class InlineReducer {
     if (name_end > name_start && std::isalpha(static_cast<unsigned char>(inside[name_start])) &&
         (after_name.empty() || after_name[0] == '/' ||
          (is_ascii_space(after_name[0]) && after_name.find('=') != std::string_view::npos))) {
-      if (starts_with_ignoring_case(inside.substr(name_start), "br")) out_ += ' ';
+      if (starts_with_ascii_ci(inside.substr(name_start), "br")) out_ += ' ';
       return i + close + 1;
     }
     out_ += '<';
@@ -311,6 +322,9 @@ class InlineReducer {
   std::string_view text_;
   std::string& out_;
   bool& in_comment_;
+  size_t own_budget_ = 0;  // the line's, in the outermost reducer
+  size_t& scan_budget_;    // bytes bracket matching may still look at on this line
+  int depth_ = 0;          // links around this label
   std::array<size_t, 3> last_closer_{std::string_view::npos, std::string_view::npos, std::string_view::npos};
   std::array<size_t, 3> open_characters_{};
 };
@@ -467,7 +481,7 @@ class MarkdownReader {
       return true;
     }
     for (const std::string_view tag : {"script", "style"}) {
-      if (content.size() > tag.size() + 1 && content[0] == '<' && starts_with_ignoring_case(content.substr(1), tag)) {
+      if (content.size() > tag.size() + 1 && content[0] == '<' && starts_with_ascii_ci(content.substr(1), tag)) {
         end_block();
         const std::string_view end_tag = tag == "script" ? "</script>" : "</style>";
         if (!contains_ignoring_case(content, end_tag)) raw_html_end_ = end_tag;
@@ -522,7 +536,7 @@ class MarkdownReader {
 
   static bool contains_ignoring_case(std::string_view text, std::string_view lower_needle) {
     for (size_t i = 0; i + lower_needle.size() <= text.size(); ++i) {
-      if (starts_with_ignoring_case(text.substr(i), lower_needle)) return true;
+      if (starts_with_ascii_ci(text.substr(i), lower_needle)) return true;
     }
     return false;
   }

@@ -90,8 +90,11 @@ struct Ranges {
 
 SearchResult KnowledgeBases::search(const std::string& workspace_id, const std::string& kb_id,
                                     const SearchRequest& request) {
+  return search_base(require_base(workspace_id, kb_id), request);
+}
+
+SearchResult KnowledgeBases::search_base(const repo::KnowledgeBase& kb, const SearchRequest& request) {
   const auto started = std::chrono::steady_clock::now();
-  const repo::KnowledgeBase kb = require_base(workspace_id, kb_id);
   const KnowledgeSettings settings = parse_settings(kb.settings);
   if (request.query.empty()) throw Error(ErrorCode::invalid_argument, "the question is empty", {{"field", "query"}});
   if (request.query.size() > 4000) {

@@ -13,6 +13,8 @@
 // it with `error` set and reading resumes at the next line break, except
 // for a quote that is never closed, which takes the rest of the text with
 // it (there is no telling where it should have ended) and ends the reading.
+#include "core/utf8.hpp"
+
 #include <cstddef>
 #include <string>
 #include <string_view>
@@ -42,9 +44,7 @@ class CsvReader {
   size_t line_ = 1;
 };
 
-// Whether `s` is well-formed UTF-8 (no overlongs, surrogates or code points
-// past U+10FFFF).
-bool is_valid_utf8(std::string_view s);
+using sb::is_valid_utf8;  // core/utf8.hpp
 
 // One field as RFC 4180 writes it: quoted (quotes doubled) when it holds
 // the delimiter, a quote, a line break, or leading/trailing spaces.

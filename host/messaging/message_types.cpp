@@ -1,6 +1,7 @@
 #include "messaging/message_types.hpp"
 
 #include "core/error.hpp"
+#include "core/text.hpp"
 #include "messaging/message_rules.hpp"
 
 #include <algorithm>
@@ -41,13 +42,6 @@ size_t utf8_length(std::string_view s) {
 
 bool blank(std::string_view s) {
   return std::all_of(s.begin(), s.end(), [](char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; });
-}
-
-bool starts_with_ci(std::string_view s, std::string_view prefix) {
-  if (s.size() < prefix.size()) return false;
-  for (size_t i = 0; i < prefix.size(); ++i)
-    if (std::tolower(static_cast<unsigned char>(s[i])) != prefix[i]) return false;
-  return true;
 }
 
 // The path of the value being checked ("payload.interactive.buttons[1]"),
@@ -157,7 +151,7 @@ json check_media(const MessageContent& m, const json& p, const Path& at) {
     ++sources;
     if (!v->is_string()) (at / "url").fail("must be a string");
     const std::string url = v->get<std::string>();
-    if (!(starts_with_ci(url, "https://") || starts_with_ci(url, "http://")) || url.size() < 10)
+    if (!(starts_with_ascii_ci(url, "https://") || starts_with_ascii_ci(url, "http://")) || url.size() < 10)
       (at / "url").fail("must be an http:// or https:// address");
     if (url.size() > kMaxUrlBytes) (at / "url").fail("is longer than " + std::to_string(kMaxUrlBytes) + " bytes");
     if (url.find_first_of(" \t\r\n") != std::string::npos) (at / "url").fail("must not contain spaces");

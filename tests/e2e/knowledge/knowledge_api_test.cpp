@@ -248,6 +248,18 @@ TEST_CASE("a refused upload names the file and its reason and stores nothing", "
                                               "a=b", "application/x-www-form-urlencoded");
   REQUIRE(urlencoded);
   CHECK(urlencoded->status == 415);
+
+  // Tags that start as a JSON array but are not one are refused, not split on commas.
+  auto tags = upload(api, base + "/documents", a.owner_auth(), {{"good.md", "text/markdown", kFaq}}, "[\"faq\", \"hours\"");
+  CHECK(tags.status == 400);
+  CHECK(tags.body["error"]["details"]["field"] == "tags");
+  CHECK(api.call("GET", base + "/documents", nullptr, a.owner_auth()).body["data"].empty());
+
+  // A bad citation style is a 400 even when the answer would be streamed.
+  auto ask = api.call("POST", base + "/ask", {{"question", "when do you open?"}, {"stream", true}, {"citation_style", "loud"}},
+                      a.owner_auth());
+  CHECK(ask.status == 400);
+  CHECK(ask.body["error"]["details"]["field"] == "citation_style");
 }
 
 TEST_CASE("another workspace's knowledge bases and documents are not found, by id or by name", "[knowledge][api]") {

@@ -235,6 +235,23 @@ TEST_CASE("Markdown inline markup goes, the characters it looks like stay", "[kn
   CHECK(text_of("Caf&eacute; &#233; &#x20AC; &amp;c.") == "Caf&eacute; \xC3\xA9 \xE2\x82\xAC &c.");
 }
 
+TEST_CASE("Markdown links nested without end, or brackets that never close, are read in linear time",
+          "[knowledge][document-text]") {
+  // 100,000 nested links once took the stack (a reducer per level); a line
+  // of 200,000 "[" took minutes (each scanned the rest of the line).
+  std::string nested;
+  for (int i = 0; i < 100000; ++i) nested += "[";
+  nested += "a";
+  for (int i = 0; i < 100000; ++i) nested += "](x)";
+  const auto deep = extract_text(DocumentFormat::markdown, nested);
+  REQUIRE(deep.sections.size() == 1);
+  CHECK(deep.sections[0].text.find('a') != std::string::npos);
+
+  const auto open = extract_text(DocumentFormat::markdown, std::string(200000, '[') + " text");
+  REQUIRE(open.sections.size() == 1);
+  CHECK(open.sections[0].text == std::string(200000, '[') + " text");
+}
+
 TEST_CASE("Markdown comments, scripts and code fences span lines", "[knowledge][document-text]") {
   const auto doc = extract_text(DocumentFormat::markdown,
                                 "Before <!-- a comment\nover two lines --> after.\n\n"
