@@ -285,6 +285,18 @@ TEST_CASE("another workspace's knowledge bases and documents are not found, by i
                   "not_found");
     require_error(api.call("GET", WB + "/knowledge-bases/" + ref + "/documents/" + doc, nullptr, b.owner_auth()), 404,
                   "not_found");
+    const std::string theirs = WB + "/knowledge-bases/" + ref;
+    require_error(api.call("GET", theirs + "/status", nullptr, b.owner_auth()), 404, "not_found");
+    require_error(api.call("GET", theirs + "/documents", nullptr, b.owner_auth()), 404, "not_found");
+    require_error(api.call("PATCH", theirs, {{"description", "mine now"}}, b.owner_auth()), 404, "not_found");
+    require_error(api.call("GET", theirs + "/documents/" + doc + "/chunks", nullptr, b.owner_auth()), 404, "not_found");
+    require_error(api.call("PATCH", theirs + "/documents/" + doc, {{"tags", {"x"}}}, b.owner_auth()), 404, "not_found");
+    require_error(api.call("POST", theirs + "/documents/" + doc + "/reingest", json::object(), b.owner_auth()), 404,
+                  "not_found");
+    require_error(api.call("DELETE", theirs + "/documents/" + doc, nullptr, b.owner_auth()), 404, "not_found");
+    require_error(api.call("POST", theirs + "/classify", {{"text", "hi"}, {"labels", {"a", "b"}}}, b.owner_auth()), 404,
+                  "not_found");
+    CHECK(upload(api, theirs + "/documents", b.owner_auth(), {{"x.md", "text/markdown", kFaq}}).status == 404);
     require_error(api.call("DELETE", WB + "/knowledge-bases/" + ref, nullptr, b.owner_auth()), 404, "not_found");
   }
   // B's own base of the same name holds nothing of A's.
