@@ -235,12 +235,20 @@ Answer KnowledgeBases::answer_base(const repo::KnowledgeBase& kb, const AnswerRe
     return out;
   }
   std::vector<int> cited = cited_numbers(text, hits.size());
-  // A provider may also name the passages it used by id.
-  for (const auto& id : reply.value("citations", json::array())) {
-    if (!id.is_string()) continue;
+  // A provider may also name the passages it used by id (the context's
+  // "id", a string; ai-local gives it back as a number).
+  for (const auto& cited_id : reply.value("citations", json::array())) {
+    std::string id;
+    if (cited_id.is_string()) {
+      id = cited_id.get<std::string>();
+    } else if (cited_id.is_number_integer()) {
+      id = std::to_string(cited_id.get<int64_t>());
+    } else {
+      continue;
+    }
     for (size_t i = 0; i < hits.size(); ++i) {
       const int n = static_cast<int>(i + 1);
-      if (id.get<std::string>() == std::to_string(hits[i].chunk_id) && std::find(cited.begin(), cited.end(), n) == cited.end()) {
+      if (id == std::to_string(hits[i].chunk_id) && std::find(cited.begin(), cited.end(), n) == cited.end()) {
         cited.push_back(n);
       }
     }
